@@ -1,0 +1,3 @@
+"""cligate: a local router for AI coding tools."""
+
+__version__ = "0.1.0"
