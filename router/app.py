@@ -1,0 +1,70 @@
+"""The ASGI application: endpoints, the per-request id, and the resources a server holds."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from router import __version__
+from router.classify.route import Overrides
+from router.config import Config
+from router.decisions import DecisionLog
+from router.endpoints import anthropic
+from router.runtime import Runtime, new_request_id
+from router.sessions import SessionPrefixes
+from router.upstream.providers import new_client
+
+REQUEST_ID_HEADER = b"x-cligate-request-id"
+
+
+def create_app(config: Config, overrides: Overrides | None = None) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        client = new_client()
+        decisions = DecisionLog(config.log)
+        app.state.runtime = Runtime(config, client, overrides or Overrides(), decisions)
+        try:
+            yield
+        finally:
+            await client.aclose()
+            decisions.close()
+
+    app = FastAPI(
+        title="cligate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
+    )
+    app.include_router(anthropic.router)
+    app.add_api_route("/healthz", healthz, methods=["GET"])
+    app.add_middleware(RequestIds)
+    app.add_middleware(SessionPrefixes)
+    return app
+
+
+async def healthz(request: Request) -> JSONResponse:
+    return JSONResponse({"status": "ok", "version": __version__})
+
+
+class RequestIds:
+    """Gives every request an id, stamped on its response as ``x-cligate-request-id``."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request_id = new_request_id()
+        scope.setdefault("state", {})["request_id"] = request_id
+
+        async def stamped(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = [*message.get("headers", []), (REQUEST_ID_HEADER, request_id.encode())]
+                message = {**message, "headers": headers}
+            await send(message)
+
+        await self.app(scope, receive, stamped)

@@ -1,0 +1,79 @@
+"""The SSE bridge: a decoded upstream stream re-encoded, event by event, in the client's protocol.
+
+Frames go out as the upstream's tokens arrive. When the upstream reports no usage, usage is
+estimated. An upstream failure ends the client's stream with its protocol's error event, after
+the encoder has closed whatever it had open.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from router import model as m
+from router.errors import CligateError, UpstreamError
+from router.tokens import count_text
+
+
+class StreamEncoder(Protocol):
+    def start(self, input_tokens: int) -> bytes: ...
+    def feed(self, event: m.StreamEvent) -> bytes: ...
+    def finish(self, finish: m.Finish, usage: m.Usage) -> bytes: ...
+    def fail(self, error: CligateError) -> bytes: ...
+
+
+@dataclass(slots=True)
+class StreamOutcome:
+    """What happened to one bridged stream, for the decision log."""
+
+    started: float = field(default_factory=time.perf_counter)
+    first_token_ms: float | None = None
+    usage: m.Usage | None = None
+    stop_reason: str | None = None
+    error: str | None = None
+
+
+@dataclass(slots=True)
+class _Output:
+    """The text a stream produced, kept only to estimate its tokens when the upstream does not."""
+
+    pieces: list[str] = field(default_factory=list)
+
+    def observe(self, event: m.StreamEvent) -> None:
+        if isinstance(event, m.TextDelta | m.ThinkingDelta):
+            self.pieces.append(event.text)
+        elif isinstance(event, m.ToolCallDelta):
+            self.pieces.append(event.arguments)
+
+    def estimate(self, input_tokens: int) -> m.Usage:
+        return m.Usage(input_tokens=input_tokens, output_tokens=count_text("".join(self.pieces)))
+
+
+async def bridge(
+    events: AsyncIterator[m.StreamEvent],
+    encoder: StreamEncoder,
+    *,
+    input_tokens: int,
+    outcome: StreamOutcome,
+) -> AsyncIterator[bytes]:
+    yield encoder.start(input_tokens)
+    output = _Output()
+    try:
+        async for event in events:
+            if isinstance(event, m.Finish):
+                usage = event.usage or output.estimate(input_tokens)
+                outcome.usage, outcome.stop_reason = usage, event.reason
+                yield encoder.finish(event, usage)
+                return
+            output.observe(event)
+            frames = encoder.feed(event)
+            if frames:
+                if outcome.first_token_ms is None:
+                    outcome.first_token_ms = (time.perf_counter() - outcome.started) * 1000
+                yield frames
+        raise UpstreamError("the upstream stream ended before the response was complete")
+    except CligateError as error:
+        outcome.error = error.message
+        yield encoder.fail(error)

@@ -1,0 +1,24 @@
+"""The ``cligate`` command."""
+
+from __future__ import annotations
+
+import typer
+
+from router.cli.start import start
+
+app = typer.Typer(
+    name="cligate",
+    help="A local router for AI coding tools: each request goes to a local model or to the cloud.",
+    no_args_is_help=True,
+    add_completion=False,
+)
+app.command()(start)
+
+
+@app.callback()
+def _root() -> None:
+    """Keeps typer from collapsing a one-command app into that command."""
+
+
+def main() -> None:
+    app()

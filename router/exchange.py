@@ -1,0 +1,90 @@
+"""One request's life in the proxy: its id, app, routing decision and its decision-log record."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from starlette.requests import Request
+
+from router.bridge import StreamOutcome
+from router.classify.route import Decision, RouteContext, decide
+from router.config import ProviderType
+from router.errors import CligateError, InvalidRequest
+from router.model import Request as NeutralRequest
+from router.runtime import Runtime, runtime_of
+
+
+@dataclass(slots=True)
+class Exchange:
+    runtime: Runtime
+    request_id: str
+    app: str
+    native_type: ProviderType
+    started: float = field(default_factory=time.perf_counter)
+    record: dict[str, Any] = field(default_factory=dict)
+    _logged: bool = False
+
+    @classmethod
+    def begin(cls, request: Request, *, default_app: str, native_type: ProviderType) -> Exchange:
+        app = request.scope["state"].get("app") or default_app
+        exchange = cls(runtime_of(request), request.scope["state"]["request_id"], app, native_type)
+        exchange.record.update(id=exchange.request_id, app=app, path=request.url.path)
+        return exchange
+
+    def decide(self, request: Request, parsed: NeutralRequest) -> Decision:
+        state = request.scope["state"]
+        if problem := state.get("session_problem"):
+            raise InvalidRequest(problem)
+        overrides = state.get("session") or self.runtime.overrides
+        context = RouteContext(self.app, self.native_type, overrides)
+        decision = decide(parsed, context, self.runtime.config)
+        self.record.update(
+            requested_model=parsed.model,
+            stream=parsed.stream,
+            route=decision.route,
+            provider=decision.provider,
+            model=decision.model,
+            rule=decision.rule,
+            reason=decision.reason,
+            notes=list(parsed.notes),
+        )
+        return decision
+
+    def note(self, notes: list[str]) -> None:
+        self.record.setdefault("notes", []).extend(notes)
+
+    def finish(self, status: int, **fields: Any) -> None:
+        """Write the record once; later calls (a stream's cleanup after an error) do nothing."""
+        if self._logged:
+            return
+        self._logged = True
+        latency = round((time.perf_counter() - self.started) * 1000, 1)
+        self.record.update(status=status, latency_ms=latency, **fields)
+        self.runtime.decisions.write(self.record)
+
+    def fail(self, error: CligateError) -> None:
+        self.finish(error.status, error=error.message)
+
+    async def logged_stream(
+        self, frames: AsyncIterator[bytes], outcome: StreamOutcome
+    ) -> AsyncIterator[bytes]:
+        """Pass ``frames`` through, then log how the stream ended (also when the client left)."""
+        ended = "client_disconnected"
+        try:
+            async for frame in frames:
+                yield frame
+            ended = "error" if outcome.error else "complete"
+        finally:
+            usage = outcome.usage
+            self.finish(
+                200,
+                stream_end=ended,
+                error=outcome.error,
+                first_token_ms=outcome.first_token_ms,
+                input_tokens=usage.input_tokens if usage else None,
+                output_tokens=usage.output_tokens if usage else None,
+                stop_reason=outcome.stop_reason,
+            )

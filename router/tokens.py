@@ -1,0 +1,108 @@
+"""Token estimates with tiktoken's ``o200k_base``, offline and cached per piece of content.
+
+cligate must count tokens without the network, so the rank file ships inside the package, stored
+under the name tiktoken's own cache uses for it. Agent loops resend their whole history on every
+turn; counts are cached by a digest of each text, so a resent message costs a hash, not an encode.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import json
+import os
+import threading
+from collections import OrderedDict
+from pathlib import Path
+
+import tiktoken
+
+from router.model import Image, Message, Part, Request, Text, Thinking, Tool, ToolCall, ToolResult
+
+_PACKAGED_RANKS = Path(__file__).parent / "_data" / "tiktoken"
+# A fixed cost per image: counting its base64 would say 1 MB of "text"; providers bill ~1.6k.
+IMAGE_TOKENS = 1600
+# Role markers and separators each message adds in chat templates.
+MESSAGE_OVERHEAD_TOKENS = 4
+
+
+@functools.cache
+def encoding() -> tiktoken.Encoding:
+    """The o200k_base encoding, loaded from the packaged rank file (never downloaded)."""
+    previous = os.environ.get("TIKTOKEN_CACHE_DIR")
+    os.environ["TIKTOKEN_CACHE_DIR"] = str(_PACKAGED_RANKS)
+    try:
+        return tiktoken.get_encoding("o200k_base")
+    finally:
+        if previous is None:
+            del os.environ["TIKTOKEN_CACHE_DIR"]
+        else:
+            os.environ["TIKTOKEN_CACHE_DIR"] = previous
+
+
+class TokenCache:
+    """A bounded LRU map from a text's digest to its token count."""
+
+    def __init__(self, max_entries: int = 65_536) -> None:
+        self._counts: OrderedDict[bytes, int] = OrderedDict()
+        self._max_entries = max_entries
+        self._lock = threading.Lock()
+
+    def count(self, text: str) -> int:
+        if not text:
+            return 0
+        key = hashlib.blake2b(text.encode("utf-8", "surrogatepass"), digest_size=16).digest()
+        with self._lock:
+            cached = self._counts.get(key)
+            if cached is not None:
+                self._counts.move_to_end(key)
+                return cached
+        tokens = len(encoding().encode_ordinary(text))
+        with self._lock:
+            self._counts[key] = tokens
+            if len(self._counts) > self._max_entries:
+                self._counts.popitem(last=False)
+        return tokens
+
+    def __len__(self) -> int:
+        return len(self._counts)
+
+
+default_cache = TokenCache()
+
+
+def count_text(text: str, cache: TokenCache = default_cache) -> int:
+    return cache.count(text)
+
+
+def count_parts(parts: tuple[Part, ...], cache: TokenCache = default_cache) -> int:
+    return sum(_count_part(part, cache) for part in parts)
+
+
+def _count_part(part: Part, cache: TokenCache) -> int:
+    if isinstance(part, Text | Thinking):
+        return cache.count(part.text)
+    if isinstance(part, Image):
+        return IMAGE_TOKENS
+    if isinstance(part, ToolCall):
+        return cache.count(part.name) + cache.count(json.dumps(part.arguments))
+    if isinstance(part, ToolResult):
+        return count_parts(part.content, cache)
+    raise TypeError(f"cannot count {type(part).__name__}")
+
+
+def count_messages(messages: tuple[Message, ...], cache: TokenCache = default_cache) -> int:
+    return sum(MESSAGE_OVERHEAD_TOKENS + count_parts(m.content, cache) for m in messages)
+
+
+def count_tools(tools: tuple[Tool, ...], cache: TokenCache = default_cache) -> int:
+    return sum(
+        cache.count(f"{tool.name}\n{tool.description}\n{json.dumps(tool.parameters)}")
+        for tool in tools
+    )
+
+
+def count_request(request: Request, cache: TokenCache = default_cache) -> int:
+    """All input: system, tool definitions and messages."""
+    system = count_parts(request.system, cache)
+    return system + count_tools(request.tools, cache) + count_messages(request.messages, cache)

@@ -1,0 +1,68 @@
+"""Reaching providers: one pooled HTTP client, per-provider timeouts and credentials."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+
+import httpx
+
+from router.config import Provider
+from router.errors import UpstreamTimeout, UpstreamUnavailable
+
+# Headers that describe one connection, not the message (RFC 9110 §7.6.1), plus the ones the
+# HTTP client sets itself for the bytes it sends.
+HOP_BY_HOP = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "proxy-connection",
+        "te",
+        "trailer",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+    }
+)
+CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
+
+
+def new_client() -> httpx.AsyncClient:
+    limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
+    return httpx.AsyncClient(limits=limits, timeout=None, follow_redirects=False, trust_env=False)
+
+
+def timeout_for(provider: Provider) -> httpx.Timeout:
+    return httpx.Timeout(
+        connect=provider.connect_timeout, read=provider.read_timeout, write=60.0, pool=30.0
+    )
+
+
+def configured_key(provider: Provider) -> str | None:
+    """The key cligate holds for ``provider`` (``api_key_env``), if any."""
+    return os.environ.get(provider.api_key_env) if provider.api_key_env else None
+
+
+def local_headers(provider: Provider) -> dict[str, str]:
+    key = configured_key(provider)
+    return {"authorization": f"Bearer {key}"} if key else {}
+
+
+def forwarded_headers(incoming: Mapping[str, str]) -> list[tuple[str, str]]:
+    return [(k, v) for k, v in incoming.items() if k.lower() not in HOP_BY_HOP]
+
+
+async def send(
+    client: httpx.AsyncClient, request: httpx.Request, provider_name: str
+) -> httpx.Response:
+    """Send and return the response with its body unread; connection failures become errors."""
+    try:
+        return await client.send(request, stream=True)
+    except httpx.TimeoutException as exc:
+        raise UpstreamTimeout(f"provider '{provider_name}' did not answer in time") from exc
+    except httpx.TransportError as exc:
+        reason = type(exc).__name__
+        raise UpstreamUnavailable(f"cannot reach provider '{provider_name}' ({reason})") from exc

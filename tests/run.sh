@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# The one test command: installs what the suite needs (quick when already installed), then runs
+# the linters, the type checker and pytest, stopping at the first failure.
+# Usage: bash tests/run.sh [pytest args...]
+set -euo pipefail
+
+LLAMA_CPP_PYTHON="llama-cpp-python[server]==0.3.36"
+CLAUDE_CODE_VERSION="2.1.332"
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+NPM_PREFIX="tests/.npm"
+CLAUDE="$NPM_PREFIX/node_modules/.bin/claude"
+PIP=(.venv/bin/pip install --quiet --disable-pip-version-check)
+
+if ! .venv/bin/python -c "" 2>/dev/null; then
+    python3 -m venv --clear .venv
+fi
+"${PIP[@]}" -e '.[test]'
+
+# No wheel exists for this platform: the first install builds llama.cpp (about 8 minutes on
+# 2 cores) and pip's wheel cache makes later installs take seconds. LLaVA is imported lazily and
+# unused; a native build must not be copied to another CPU, which the per-machine cache respects.
+CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=ON -DLLAMA_OPENSSL=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
+    "${PIP[@]}" "$LLAMA_CPP_PYTHON"
+
+if [[ "$("$CLAUDE" --version 2>/dev/null || true)" != "$CLAUDE_CODE_VERSION "* ]]; then
+    npm install --prefix "$NPM_PREFIX" --no-audit --no-fund \
+        "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
+    "$CLAUDE" --version
+fi
+
+.venv/bin/ruff check .
+.venv/bin/ruff format --check .
+.venv/bin/mypy --strict router
+exec .venv/bin/pytest "$@"

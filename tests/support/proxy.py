@@ -1,0 +1,88 @@
+"""cligate itself on loopback, served by uvicorn in a background thread, for tests."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from router.app import create_app
+from router.classify.route import Overrides
+from router.config import Config, parse_config
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@dataclass
+class RunningProxy:
+    url: str
+    config: Config
+    log_path: Path
+
+    def decisions(self) -> list[dict[str, Any]]:
+        import json
+
+        if not self.log_path.exists():
+            return []
+        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+
+
+def make_config(
+    tmp: Path,
+    *,
+    local_url: str = "http://127.0.0.1:9/v1",
+    anthropic_url: str = "http://127.0.0.1:9",
+    claude_default: str = "local",
+    local_extra: dict[str, Any] | None = None,
+) -> Config:
+    local = {"type": "openai-compatible", "url": local_url, "model": "qwen2.5-coder:7b"}
+    raw = {
+        "providers": {
+            "llama": {**local, **(local_extra or {})},
+            "anthropic": {"type": "anthropic", "url": anthropic_url},
+        },
+        "local": "llama",
+        "apps": {"claude-code": {"default": claude_default, "cloud": "anthropic"}},
+        "log": {"dir": str(tmp / "state")},
+    }
+    return parse_config(raw, source="test")
+
+
+@contextmanager
+def run_proxy(config: Config, overrides: Overrides | None = None) -> Iterator[RunningProxy]:
+    port = free_port()
+    server = uvicorn.Server(
+        uvicorn.Config(
+            create_app(config, overrides),
+            host="127.0.0.1",
+            port=port,
+            log_level="warning",
+            access_log=False,
+            lifespan="on",
+        )
+    )
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 10
+    while not server.started:
+        if time.monotonic() > deadline or not thread.is_alive():
+            raise RuntimeError("cligate did not start")
+        time.sleep(0.01)
+    assert config.log.dir is not None
+    try:
+        yield RunningProxy(f"http://127.0.0.1:{port}", config, config.log.dir / "decisions.jsonl")
+    finally:
+        server.should_exit = True
+        thread.join(timeout=10)
