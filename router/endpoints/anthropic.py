@@ -16,7 +16,7 @@ from router import model as m
 from router.bridge import StreamOutcome, bridge
 from router.classify.route import Decision
 from router.config import Provider
-from router.errors import CligateError, InvalidRequest, UpstreamError
+from router.errors import CligateError, ContextLengthExceeded, InvalidRequest, UpstreamError
 from router.exchange import Exchange
 from router.protocols import anthropic, openai_chat
 from router.protocols.anthropic_stream import AnthropicStreamEncoder
@@ -98,6 +98,23 @@ async def _to_local(
         parsed, model=decision.model, max_tokens=budget, stream=parsed.stream
     )
     exchange.note(notes)
+    try:
+        return await _answer_locally(exchange, parsed, decision, provider, body, input_tokens)
+    except ContextLengthExceeded as error:
+        if error.limit is not None:
+            raise
+        # The server's own wording varies; Claude Code needs the numbers in Anthropic's words.
+        raise ContextLengthExceeded(input_tokens, provider.context_window, error.message) from error
+
+
+async def _answer_locally(
+    exchange: Exchange,
+    parsed: m.Request,
+    decision: Decision,
+    provider: Provider,
+    body: dict[str, Any],
+    input_tokens: int,
+) -> Response:
     client = exchange.runtime.client
     if parsed.stream:
         upstream = await forward.open_chat_stream(client, decision.provider, provider, body)

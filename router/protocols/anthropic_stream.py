@@ -84,7 +84,8 @@ class AnthropicStreamEncoder:
             frames += [self._open_block("text"), self._text_delta("".join(self._waiting_text))]
             frames.append(self._close())
         delta = {"stop_reason": finish.reason, "stop_sequence": finish.stop_sequence}
-        final_usage = {"output_tokens": usage.output_tokens, "input_tokens": usage.input_tokens}
+        # Usage in message_delta is cumulative and overwrites message_start's estimate.
+        final_usage = encode_usage(usage)
         frames.append(
             sse_frame(
                 "message_delta", {"type": "message_delta", "delta": delta, "usage": final_usage}

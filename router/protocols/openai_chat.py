@@ -317,10 +317,7 @@ def decode_error(
     code = error.get("code") if isinstance(error, dict) else None
     message = str(detail or "no detail given")
     if code == "context_length_exceeded" or _OVERFLOW_WORDING.search(message):
-        # llama.cpp: "Requested tokens (40000) exceed context window of 32768".
-        numbers = [int(n) for n in re.findall(r"\d+", message)]
-        tokens, limit = (numbers[0], numbers[1]) if len(numbers) >= 2 else (None, None)
-        return ContextLengthExceeded(tokens, limit, f"provider '{provider}': {message}")
+        return ContextLengthExceeded(None, None, f"provider '{provider}': {message}")
     if mid_stream:
         return UpstreamError(f"provider '{provider}' failed mid-stream: {message}")
     return upstream_status_error(provider, status, message)

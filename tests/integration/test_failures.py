@@ -1,0 +1,168 @@
+"""Bad input and failing upstreams: each gets Anthropic's error shape, and cligate keeps serving."""
+
+from __future__ import annotations
+
+import json
+import socket
+import time
+from pathlib import Path
+
+import anthropic
+import httpx
+import pytest
+
+from tests.integration.conftest import sdk
+from tests.support.proxy import RunningProxy, make_config, run_proxy
+from tests.support.standin import FIXTURES, Reply, StandIn, json_reply, sse_reply
+
+HI = [{"role": "user", "content": "hi"}]
+VALID = {"model": "claude-opus-5-5", "max_tokens": 16, "messages": HI}
+
+
+def _post(
+    proxy: RunningProxy, body: bytes | dict[str, object], path: str = "/v1/messages"
+) -> httpx.Response:
+    content = body if isinstance(body, bytes) else json.dumps(body).encode()
+    return httpx.post(
+        proxy.url + path, content=content, headers={"content-type": "application/json"}
+    )
+
+
+def _assert_error(response: httpx.Response, status: int, error_type: str, words: str) -> None:
+    assert response.status_code == status
+    body = response.json()
+    assert body["type"] == "error"
+    assert body["error"]["type"] == error_type
+    assert words in body["error"]["message"]
+    assert body["request_id"] == response.headers["x-cligate-request-id"]
+
+
+def _still_serving(proxy: RunningProxy, upstream: StandIn) -> None:
+    upstream.enqueue(sse_reply("openai_chat/stream_text.sse"))
+    with sdk(proxy).messages.stream(model="m", max_tokens=16, messages=HI) as stream:
+        assert stream.get_final_message().stop_reason == "end_turn"
+
+
+@pytest.mark.parametrize(
+    ("body", "words"),
+    [
+        (b'{"model": "m", "max_tokens": 5, "messages": [', "not valid JSON"),
+        ({"model": "m", "messages": HI}, "max_tokens: Field required"),
+        ({"model": "m", "max_tokens": 5}, "messages: Field required"),
+        ({"model": "m", "max_tokens": 5, "messages": []}, "messages"),
+        ({"model": "m", "max_tokens": 5, "messages": [{"role": "bot", "content": "x"}]}, "role"),
+    ],
+)
+def test_invalid_requests_are_400(
+    scripted_local: RunningProxy, upstream: StandIn, body: bytes | dict[str, object], words: str
+) -> None:
+    _assert_error(_post(scripted_local, body), 400, "invalid_request_error", words)
+    assert upstream.requests == []
+    _still_serving(scripted_local, upstream)
+
+
+def test_unknown_session_route(scripted_local: RunningProxy, upstream: StandIn) -> None:
+    response = httpx.post(scripted_local.url + "/s/route=nowhere/v1/messages", json=VALID)
+    _assert_error(response, 400, "invalid_request_error", "unknown route 'nowhere'")
+    response = httpx.post(scripted_local.url + "/s/colour=red/v1/messages", json=VALID)
+    _assert_error(response, 400, "invalid_request_error", "unknown session setting 'colour=red'")
+    _still_serving(scripted_local, upstream)
+
+
+def test_unknown_local_model(scripted_local: RunningProxy, upstream: StandIn) -> None:
+    upstream.enqueue(json_reply(404, {"error": {"message": "model 'qwen9' not found"}}))
+    with pytest.raises(anthropic.NotFoundError, match="model 'qwen9' not found"):
+        sdk(scripted_local).messages.create(**VALID)  # type: ignore[call-overload]
+    _still_serving(scripted_local, upstream)
+
+
+def test_local_server_down(tmp_path: Path, upstream: StandIn) -> None:
+    with socket.socket() as closed:
+        closed.bind(("127.0.0.1", 0))
+        dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+    with run_proxy(make_config(tmp_path, local_url=dead_url)) as proxy:
+        response = _post(proxy, {**VALID, "stream": True})
+        _assert_error(response, 502, "api_error", "cannot reach provider 'llama'")
+        [decision] = proxy.decisions()
+        assert decision["status"] == 502
+        assert "cannot reach" in decision["error"]
+
+
+def test_local_server_cut_mid_stream(scripted_local: RunningProxy, upstream: StandIn) -> None:
+    upstream.enqueue(sse_reply("openai_chat/stream_text.sse", cut_after=3))
+    response = _post(scripted_local, {**VALID, "stream": True})
+    frames = [f for f in response.text.split("\n\n") if f]
+    names = [f.split("\n")[0].removeprefix("event: ") for f in frames]
+    assert names[0] == "message_start"
+    assert names[-2:] == ["content_block_stop", "error"]
+    assert "message_stop" not in names
+    assert json.loads(frames[-1].split("data: ", 1)[1])["error"]["type"] == "api_error"
+    upstream.enqueue(sse_reply("openai_chat/stream_text.sse", cut_after=3))
+    stream = sdk(scripted_local).messages.stream(model="m", max_tokens=16, messages=HI)
+    with pytest.raises(anthropic.APIStatusError), stream as events:
+        events.get_final_message()
+    assert scripted_local.decisions()[0]["stream_end"] == "error"
+    _still_serving(scripted_local, upstream)
+
+
+def test_local_server_error_event_mid_stream(
+    scripted_local: RunningProxy, upstream: StandIn
+) -> None:
+    upstream.enqueue(sse_reply("openai_chat/stream_error_midway.sse"))
+    with (
+        pytest.raises(anthropic.APIStatusError, match="had an error"),
+        sdk(scripted_local).messages.stream(model="m", max_tokens=16, messages=HI) as stream,
+    ):
+        stream.get_final_message()
+    _still_serving(scripted_local, upstream)
+
+
+def test_client_gone_mid_stream_cancels_upstream(
+    scripted_local: RunningProxy, upstream: StandIn
+) -> None:
+    upstream.enqueue(sse_reply("openai_chat/stream_text.sse", delay=30))
+    with httpx.stream(
+        "POST", scripted_local.url + "/v1/messages", json={**VALID, "stream": True}
+    ) as r:
+        first = next(r.iter_raw())
+        assert first.startswith(b"event: message_start")
+    assert upstream.wait_client_disconnect(timeout=5)
+    deadline = time.monotonic() + 5
+    while not scripted_local.decisions() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert scripted_local.decisions()[0]["stream_end"] == "client_disconnected"
+    _still_serving(scripted_local, upstream)
+
+
+def test_prompt_too_long_for_the_local_window(tmp_path: Path, upstream: StandIn) -> None:
+    config = make_config(
+        tmp_path, local_url=upstream.url + "/v1", local_extra={"context_window": 50}
+    )
+    with run_proxy(config) as proxy:
+        long_prompt = [{"role": "user", "content": "word " * 200}]
+        response = _post(proxy, {**VALID, "messages": long_prompt})
+        _assert_error(response, 400, "invalid_request_error", "prompt is too long: ")
+        assert upstream.requests == []
+
+
+def test_upstream_context_overflow_is_worded_for_claude_code(
+    scripted_local: RunningProxy, upstream: StandIn
+) -> None:
+    upstream.enqueue(json_reply(400, FIXTURES / "openai_chat/error_context_length.json"))
+    response = _post(scripted_local, VALID)
+    _assert_error(response, 400, "invalid_request_error", "prompt is too long")
+    assert "maximum context length is 32768" in response.json()["error"]["message"]
+
+
+def test_upstream_overloaded_maps_to_529(scripted_local: RunningProxy, upstream: StandIn) -> None:
+    upstream.enqueue(json_reply(503, {"error": {"message": "busy"}}))
+    _assert_error(_post(scripted_local, VALID), 529, "overloaded_error", "busy")
+
+
+def test_upstream_answers_html_instead_of_a_stream(
+    scripted_local: RunningProxy, upstream: StandIn
+) -> None:
+    upstream.enqueue(Reply(headers=[("content-type", "text/html")], chunks=[b"<html></html>"]))
+    _assert_error(
+        _post(scripted_local, {**VALID, "stream": True}), 502, "api_error", "event stream"
+    )
