@@ -44,10 +44,12 @@ def start(
     local_model: Annotated[
         str | None, typer.Option(help="The model the route 'local' uses.")
     ] = None,
-    no_open: Annotated[bool, typer.Option("--no-open", help="Do not open the dashboard.")] = False,
+    no_open: Annotated[
+        bool, typer.Option("--no-open", help="Do not open the dashboard (it is not served yet).")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the proxy (and, later, the dashboard)."""
+    """Serve the proxy on loopback, routing each request by the config and --route."""
     path = ensure_config_file(config or default_config_path())
     loaded = _load_or_exit(path)
     overrides = _overrides_or_exit(loaded, route, local_model)

@@ -59,10 +59,10 @@ async def send(
     client: httpx.AsyncClient, request: httpx.Request, provider_name: str
 ) -> httpx.Response:
     """Send and return the response with its body unread; connection failures become errors."""
+    where = f"provider '{provider_name}' at {request.url.scheme}://{request.url.netloc.decode()}"
     try:
         return await client.send(request, stream=True)
     except httpx.TimeoutException as exc:
-        raise UpstreamTimeout(f"provider '{provider_name}' did not answer in time") from exc
+        raise UpstreamTimeout(f"{where} did not answer in time") from exc
     except httpx.TransportError as exc:
-        reason = type(exc).__name__
-        raise UpstreamUnavailable(f"cannot reach provider '{provider_name}' ({reason})") from exc
+        raise UpstreamUnavailable(f"cannot reach {where} ({type(exc).__name__})") from exc
