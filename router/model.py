@@ -7,7 +7,7 @@ dataclasses: they are built once per request or per streamed token, so they stay
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Literal
 
 Role = Literal["system", "user", "assistant"]
@@ -150,20 +150,4 @@ class Finish:
     stop_sequence: str | None = None
 
 
-@dataclass(frozen=True, slots=True)
-class UsageUpdate:
-    usage: Usage
-
-
-StreamEvent = TextDelta | ThinkingDelta | ToolCallDelta | Finish | UsageUpdate
-
-
-@dataclass(slots=True)
-class TranslationNotes:
-    """What an encoder dropped or adapted on the way to its target, for the decision trace."""
-
-    items: list[str] = field(default_factory=list)
-
-    def add(self, note: str) -> None:
-        if note not in self.items:
-            self.items.append(note)
+StreamEvent = TextDelta | ThinkingDelta | ToolCallDelta | Finish
