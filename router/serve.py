@@ -1,0 +1,179 @@
+"""Serving one request whatever the client's protocol: pass it through, or answer it locally.
+
+An endpoint module supplies a ``Codec`` (its protocol's parse and encode functions); everything
+here is the same for every protocol, so adding a protocol adds no second copy of this flow.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+import httpx
+import structlog
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response, StreamingResponse
+
+from router import model as m
+from router.bridge import StreamEncoder, StreamOutcome, bridge
+from router.classify.route import Decision
+from router.config import Provider, ProviderType
+from router.errors import CligateError, ContextLengthExceeded, UpstreamError
+from router.exchange import Exchange
+from router.protocols import openai_chat
+from router.tokens import count_text
+from router.upstream import forward
+from router.upstream.local import output_budget
+from router.upstream.providers import HOP_BY_HOP
+
+log = structlog.get_logger("cligate")
+SSE_HEADERS = {"cache-control": "no-cache"}
+
+
+@dataclass(frozen=True, slots=True)
+class Codec:
+    """A client protocol's side of a request: what its endpoint module plugs in."""
+
+    native_type: ProviderType
+    default_app: str
+    new_stream_encoder: Callable[[str, str], StreamEncoder]
+    response_id: Callable[[str], str]
+    encode_response: Callable[[m.Response], dict[str, Any]]
+    encode_error: Callable[[CligateError, str], dict[str, Any]]
+    encode_error_event: Callable[[CligateError], bytes]
+
+
+Handler = Callable[[Exchange], Awaitable[Response]]
+
+
+async def serve(request: Request, codec: Codec, handler: Handler) -> Response:
+    """Run ``handler``; any error becomes the client's own protocol's error response."""
+    exchange = Exchange.begin(request, default_app=codec.default_app, native_type=codec.native_type)
+    try:
+        return await handler(exchange)
+    except CligateError as error:
+        return error_response(exchange, codec, error)
+    except Exception:
+        log.exception("unexpected error", request_id=exchange.request_id)
+        internal = UpstreamError("cligate failed internally; see its log", status=500)
+        return error_response(exchange, codec, internal)
+
+
+def error_response(exchange: Exchange, codec: Codec, error: CligateError) -> Response:
+    exchange.fail(error)
+    body = codec.encode_error(error, exchange.request_id)
+    return JSONResponse(body, status_code=error.status)
+
+
+async def answer_locally(
+    exchange: Exchange,
+    codec: Codec,
+    parsed: m.Request,
+    decision: Decision,
+    provider: Provider,
+    input_tokens: int,
+) -> Response:
+    """Translate to the local Chat Completions server and its answer back to the client."""
+    budget = output_budget(parsed.max_tokens, input_tokens, provider)
+    body, notes = openai_chat.encode_request(
+        parsed, model=decision.model, max_tokens=budget, stream=parsed.stream
+    )
+    exchange.note(notes)
+    try:
+        if parsed.stream:
+            return await _stream_locally(exchange, codec, decision, provider, body, input_tokens)
+        return await _complete_locally(exchange, codec, decision, provider, body, input_tokens)
+    except ContextLengthExceeded as error:
+        if error.limit is not None:
+            raise
+        # Servers word overflow each their own way; clients need the numbers in theirs.
+        raise ContextLengthExceeded(input_tokens, provider.context_window, error.message) from error
+
+
+async def _stream_locally(
+    exchange: Exchange,
+    codec: Codec,
+    decision: Decision,
+    provider: Provider,
+    body: dict[str, Any],
+    input_tokens: int,
+) -> Response:
+    client = exchange.runtime.client
+    upstream = await forward.open_chat_stream(client, decision.provider, provider, body)
+    encoder = codec.new_stream_encoder(codec.response_id(exchange.request_id), decision.model)
+    outcome = StreamOutcome(started=exchange.started)
+    events = forward.chat_stream_events(upstream, decision.provider)
+    frames = bridge(events, encoder, input_tokens=input_tokens, outcome=outcome)
+    return StreamingResponse(
+        exchange.logged_stream(frames, outcome), media_type="text/event-stream", headers=SSE_HEADERS
+    )
+
+
+async def _complete_locally(
+    exchange: Exchange,
+    codec: Codec,
+    decision: Decision,
+    provider: Provider,
+    body: dict[str, Any],
+    input_tokens: int,
+) -> Response:
+    raw = await forward.chat_completion(exchange.runtime.client, decision.provider, provider, body)
+    decoded = openai_chat.decode_response(raw, fallback_id=exchange.request_id)
+    usage = openai_chat.decode_usage(raw.get("usage"))
+    if usage is None:
+        produced = "".join(p.text for p in decoded.content if isinstance(p, m.Text | m.Thinking))
+        usage = m.Usage(input_tokens=input_tokens, output_tokens=count_text(produced))
+    response = m.Response(
+        id=codec.response_id(exchange.request_id),
+        model=decision.model,
+        content=decoded.content,
+        stop_reason=decoded.stop_reason,
+        usage=usage,
+    )
+    exchange.finish(200, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+    return JSONResponse(codec.encode_response(response))
+
+
+async def pass_through(
+    exchange: Exchange, codec: Codec, request: Request, body: bytes, decision: Decision
+) -> Response:
+    """Forward the client's request as it came to a provider of its own protocol."""
+    query = request.url.query
+    upstream = await forward.open_passthrough(
+        exchange.runtime.client,
+        decision.provider,
+        exchange.runtime.config.provider(decision.provider),
+        method=request.method,
+        path_and_query=request.url.path + (f"?{query}" if query else ""),
+        headers=request.headers,
+        body=body,
+    )
+    outcome = StreamOutcome(started=exchange.started)
+    relayed = _relay(upstream, codec, decision.provider, outcome)
+    response = StreamingResponse(
+        exchange.logged_stream(relayed, outcome), status_code=upstream.status_code
+    )
+    response.raw_headers = [
+        (k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
+    ]
+    return response
+
+
+async def _relay(
+    upstream: httpx.Response, codec: Codec, provider_name: str, outcome: StreamOutcome
+) -> AsyncIterator[bytes]:
+    """Relay the provider's bytes; if it breaks off between two SSE frames, say so in one more."""
+    is_plain_sse = "text/event-stream" in upstream.headers.get("content-type", "") and (
+        upstream.headers.get("content-encoding", "identity") == "identity"
+    )
+    tail = b""
+    try:
+        async for chunk in forward.relay_raw(upstream, provider_name):
+            tail = (tail + chunk)[-2:]
+            yield chunk
+    except UpstreamError as error:
+        outcome.error = error.message
+        if not (is_plain_sse and tail == b"\n\n"):
+            raise
+        yield codec.encode_error_event(error)
