@@ -27,7 +27,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import TracebackType
-from typing import Any, Literal, Self
+from typing import Any, Self
 
 import h11
 
@@ -222,6 +222,9 @@ class StandIn:
             await self._serve_requests(conn, reader, writer)
         except (ConnectionError, h11.RemoteProtocolError):
             pass  # a client that sends garbage or vanishes between requests ends its connection
+        except asyncio.CancelledError:
+            # Only stop() cancels; Python 3.11's stream server logs a cancelled handler as an error.
+            pass
         finally:
             self._connections.discard(task)
             writer.close()
@@ -297,22 +300,18 @@ class StandIn:
         """Send ``reply``; True if it went out whole, False if it was cut or the client left."""
         sending = asyncio.create_task(_send(conn, writer, reply))
         watching = asyncio.create_task(_watch_for_eof(conn, reader))
-        done, _ = await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
-        if sending in done and not _client_left(sending):
-            watching.cancel()
-            await asyncio.gather(watching, return_exceptions=True)
-            return sending.result()
-        sending.cancel()
-        watching.cancel()
-        await asyncio.gather(sending, watching, return_exceptions=True)
-        with self._state.changed:
-            self._state.disconnected.append(index)
-            self._state.changed.notify_all()
-        return False
-
-
-def _client_left(sending: asyncio.Task[bool]) -> bool:
-    return isinstance(sending.exception(), ConnectionError)
+        try:
+            await asyncio.wait({sending, watching}, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for task in (sending, watching):
+                task.cancel()  # no-op for the one that finished
+            await asyncio.gather(sending, watching, return_exceptions=True)
+        if sending.cancelled() or isinstance(sending.exception(), ConnectionError):
+            with self._state.changed:
+                self._state.disconnected.append(index)
+                self._state.changed.notify_all()
+            return False
+        return sending.result()  # re-raises a scripting mistake, such as a wrong content-length
 
 
 async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply) -> bool:
@@ -362,7 +361,7 @@ def json_reply(
 def sse_reply(
     source: bytes | str | os.PathLike[str],
     *,
-    split: Literal["frames", "awkward"] | str = "frames",
+    split: str = "frames",
     status: int = 200,
     headers: Sequence[tuple[str, str]] = (),
     delay: float = 0.0,
@@ -385,7 +384,7 @@ def sse_reply(
 
 def split_transcript(data: bytes, split: str) -> list[bytes]:
     if split == "frames":
-        return [frame + b"\n\n" for frame in data.split(b"\n\n") if frame]
+        return _cut(data, _frame_ends(data))
     if split == "awkward":
         return _cut(data, awkward_cuts(data))
     if split.startswith("bytes:"):
@@ -395,15 +394,23 @@ def split_transcript(data: bytes, split: str) -> list[bytes]:
 
 
 def awkward_cuts(data: bytes) -> list[int]:
-    """Offsets that split, in every frame: its field name, the inside of a multi-byte UTF-8
-    character (else the middle of the frame), and its terminating blank line, so that every
-    chunk after the first begins with the end of the previous frame."""
+    """Offsets that split every frame in its field name, inside a multi-byte UTF-8 character
+    (else in its middle), and between the two newlines that end it, so that the blank line
+    completing a frame arrives together with the start of the next one."""
     cuts: set[int] = set()
     start = 0
-    while (end := data.find(b"\n\n", start)) != -1:
-        cuts |= {start + 3, _mid_character_or_middle(data, start, end), end + 1}
-        start = end + 2
+    for end in _frame_ends(data):
+        cuts |= {start + 3, _mid_character_or_middle(data, start, end - 2), end - 1}
+        start = end
     return sorted(cut for cut in cuts if 0 < cut < len(data))
+
+
+def _frame_ends(data: bytes) -> list[int]:
+    """The offset just after each frame's terminating blank line."""
+    ends: list[int] = []
+    while (found := data.find(b"\n\n", ends[-1] if ends else 0)) != -1:
+        ends.append(found + 2)
+    return ends
 
 
 def _mid_character_or_middle(data: bytes, start: int, end: int) -> int:
