@@ -213,3 +213,27 @@ def test_count_tokens_is_answered_locally(scripted_local: RunningProxy, upstream
 def test_models_lists_the_local_models(scripted_local: RunningProxy) -> None:
     page = sdk(scripted_local).models.list()
     assert [model.id for model in page.data] == ["qwen2.5-coder:7b"]
+
+
+def test_real_claude_code_requests_are_accepted_by_the_real_server(
+    real_local: RunningProxy,
+) -> None:
+    client = sdk(real_local)
+    for name in ("claude_code_first.json", "claude_code_tool_followup.json"):
+        body = json.loads((FIXTURES / "requests" / name).read_text())
+        with client.beta.messages.stream(**{k: v for k, v in body.items() if k != "stream"}) as s:
+            message = s.get_final_message()
+        assert message.stop_reason == "max_tokens"
+        assert message.content[0].type == "text"
+    first, follow_up = real_local.decisions()
+    assert {"stream_end": "complete", "status": 200}.items() <= first.items()
+    assert first["input_tokens_estimate"] > 9000
+    for note in (
+        "dropped Claude Code's billing header block from system",
+        "dropped deferred tool 'DeferredToolPlaceholder'",
+        "dropped context_management",
+        "system messages inside the conversation moved to the system prompt",
+        "extended thinking not requested from the target",
+    ):
+        assert note in first["notes"]
+    assert "thinking blocks dropped: the target cannot take them" in follow_up["notes"]

@@ -50,6 +50,10 @@ def test_request_and_response_bytes_are_untouched(cloud: RunningProxy, upstream:
     assert response.content == transcript
     assert response.headers["request-id"] == "req_1"
     assert response.headers["x-cligate-request-id"]
+    # The decision log says where the request went, never with what credential.
+    log_text = cloud.log_path.read_text()
+    assert '"route": "cloud"' in log_text
+    assert CLAUDE_HEADERS["x-api-key"] not in log_text
 
 
 def test_compressed_responses_are_relayed_still_compressed(
