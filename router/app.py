@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+import anyio
 from fastapi import FastAPI
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -17,6 +18,7 @@ from router.decisions import DecisionLog
 from router.endpoints import anthropic
 from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
+from router.tokens import encoding
 from router.upstream.providers import new_client
 
 REQUEST_ID_HEADER = b"x-cligate-request-id"
@@ -25,6 +27,8 @@ REQUEST_ID_HEADER = b"x-cligate-request-id"
 def create_app(config: Config, overrides: Overrides | None = None) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Loading the tokenizer takes ~0.2 s: pay it at start, not in the first request.
+        await anyio.to_thread.run_sync(encoding)
         client = new_client()
         decisions = DecisionLog(config.log)
         app.state.runtime = Runtime(config, client, overrides or Overrides(), decisions)
