@@ -16,11 +16,11 @@ from router.errors import CligateError, UpstreamError
 from router.protocols import openai_chat
 from router.upstream.providers import (
     CREDENTIAL_HEADERS,
+    build_request,
     configured_key,
     forwarded_headers,
     local_headers,
     send,
-    timeout_for,
 )
 
 
@@ -40,12 +40,8 @@ async def open_passthrough(
         # cligate holds this provider's key: it replaces whatever credential the client sent.
         outgoing = [(k, v) for k, v in outgoing if k.lower() not in CREDENTIAL_HEADERS]
         outgoing.append(("x-api-key", key))
-    request = client.build_request(
-        method,
-        provider.base_url + path_and_query,
-        headers=outgoing,
-        content=body,
-        timeout=timeout_for(provider),
+    request = build_request(
+        method, provider.base_url + path_and_query, provider, headers=outgoing, content=body
     )
     return await send(client, request, provider_name)
 
@@ -119,13 +115,8 @@ async def chat_stream_events(
 async def _open_chat(
     client: httpx.AsyncClient, provider_name: str, provider: Provider, body: dict[str, Any]
 ) -> httpx.Response:
-    request = client.build_request(
-        "POST",
-        provider.base_url + _chat_path(provider),
-        headers=local_headers(provider),
-        json=body,
-        timeout=timeout_for(provider),
-    )
+    url = provider.base_url + _chat_path(provider)
+    request = build_request("POST", url, provider, headers=local_headers(provider), json=body)
     response = await send(client, request, provider_name)
     if response.status_code >= 400:
         raise await _error_of(response, provider_name)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import httpx
 
@@ -32,7 +32,7 @@ CREDENTIAL_HEADERS = frozenset({"authorization", "x-api-key", "x-goog-api-key"})
 
 def new_client() -> httpx.AsyncClient:
     limits = httpx.Limits(max_connections=512, max_keepalive_connections=64)
-    return httpx.AsyncClient(limits=limits, timeout=None, follow_redirects=False, trust_env=False)
+    return httpx.AsyncClient(limits=limits, follow_redirects=False, trust_env=False)
 
 
 def timeout_for(provider: Provider) -> httpx.Timeout:
@@ -55,6 +55,22 @@ def forwarded_headers(incoming: Mapping[str, str]) -> list[tuple[str, str]]:
     return [(k, v) for k, v in incoming.items() if k.lower() not in HOP_BY_HOP]
 
 
+def build_request(
+    method: str,
+    url: str,
+    provider: Provider,
+    *,
+    headers: Sequence[tuple[str, str]] | Mapping[str, str] = (),
+    content: bytes | None = None,
+    json: object = None,
+) -> httpx.Request:
+    """A request with exactly these headers: no client defaults are merged in."""
+    timeout = timeout_for(provider).as_dict()
+    return httpx.Request(
+        method, url, headers=headers, content=content, json=json, extensions={"timeout": timeout}
+    )
+
+
 async def send(
     client: httpx.AsyncClient, request: httpx.Request, provider_name: str
 ) -> httpx.Response:
@@ -62,7 +78,7 @@ async def send(
     where = f"provider '{provider_name}' at {request.url.scheme}://{request.url.netloc.decode()}"
     try:
         return await client.send(request, stream=True)
-    except httpx.TimeoutException as exc:
-        raise UpstreamTimeout(f"{where} did not answer in time") from exc
     except httpx.TransportError as exc:
+        if isinstance(exc, httpx.TimeoutException):
+            raise UpstreamTimeout(f"{where} did not answer in time") from exc
         raise UpstreamUnavailable(f"cannot reach {where} ({type(exc).__name__})") from exc

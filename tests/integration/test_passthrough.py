@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import http.client
 import json
 
 import anthropic
@@ -117,3 +118,16 @@ def test_count_tokens_goes_to_anthropic_on_a_cloud_route(
     assert upstream.requests[0].target == "/v1/messages/count_tokens"
     expected = json.loads((FIXTURES / "anthropic/count_tokens.json").read_text())
     assert counted.input_tokens == expected["input_tokens"]
+
+
+def test_cligate_adds_no_headers_of_its_own(cloud: RunningProxy, upstream: StandIn) -> None:
+    upstream.enqueue(json_reply(200, FIXTURES / "anthropic/message.json"))
+    host, port = cloud.url.removeprefix("http://").split(":")
+    connection = http.client.HTTPConnection(host, int(port))
+    connection.putrequest("POST", "/v1/messages", skip_accept_encoding=True)
+    connection.putheader("x-api-key", "sk-ant-test-key")
+    connection.putheader("Content-Length", str(len(MINIMAL)))
+    connection.endheaders(MINIMAL)
+    assert connection.getresponse().status == 200
+    names = [name.lower() for name, _ in upstream.requests[0].headers]
+    assert sorted(set(names) - {b"host", b"content-length", b"connection"}) == [b"x-api-key"]
