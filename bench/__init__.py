@@ -1,0 +1,1 @@
+"""cligate's latency and throughput benchmark: ``python -m bench [--quick]``."""
