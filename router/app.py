@@ -19,7 +19,7 @@ from router.endpoints import anthropic
 from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
 from router.tokens import encoding
-from router.upstream.providers import new_client
+from router.upstream.providers import new_transport
 
 REQUEST_ID_HEADER = b"x-cligate-request-id"
 
@@ -29,13 +29,13 @@ def create_app(config: Config, overrides: Overrides | None = None) -> FastAPI:
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading the tokenizer takes ~0.2 s: pay it at start, not in the first request.
         await anyio.to_thread.run_sync(encoding)
-        client = new_client()
+        transport = new_transport()
         decisions = DecisionLog(config.log)
-        app.state.runtime = Runtime(config, client, overrides or Overrides(), decisions)
+        app.state.runtime = Runtime(config, transport, overrides or Overrides(), decisions)
         try:
             yield
         finally:
-            await client.aclose()
+            await transport.aclose()
             decisions.close()
 
     app = FastAPI(

@@ -1,4 +1,4 @@
-"""What a running server holds: its config, its HTTP client, session overrides, decision log."""
+"""What a running server holds: its config, its HTTP transport, session overrides, decision log."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from router.decisions import DecisionLog
 @dataclass(slots=True)
 class Runtime:
     config: Config
-    client: httpx.AsyncClient
+    transport: httpx.AsyncBaseTransport
     overrides: Overrides
     decisions: DecisionLog
 

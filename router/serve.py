@@ -99,8 +99,8 @@ async def _stream_locally(
     body: dict[str, Any],
     input_tokens: int,
 ) -> Response:
-    client = exchange.runtime.client
-    upstream = await forward.open_chat_stream(client, decision.provider, provider, body)
+    transport = exchange.runtime.transport
+    upstream = await forward.open_chat_stream(transport, decision.provider, provider, body)
     encoder = codec.new_stream_encoder(codec.response_id(exchange.request_id), decision.model)
     outcome = StreamOutcome(started=exchange.started)
     events = forward.chat_stream_events(upstream, decision.provider)
@@ -118,7 +118,9 @@ async def _complete_locally(
     body: dict[str, Any],
     input_tokens: int,
 ) -> Response:
-    raw = await forward.chat_completion(exchange.runtime.client, decision.provider, provider, body)
+    raw = await forward.chat_completion(
+        exchange.runtime.transport, decision.provider, provider, body
+    )
     decoded = openai_chat.decode_response(raw, fallback_id=exchange.request_id)
     usage = openai_chat.decode_usage(raw.get("usage"))
     if usage is None:
@@ -141,7 +143,7 @@ async def pass_through(
     """Forward the client's request as it came to a provider of its own protocol."""
     query = request.url.query
     upstream = await forward.open_passthrough(
-        exchange.runtime.client,
+        exchange.runtime.transport,
         decision.provider,
         exchange.runtime.config.provider(decision.provider),
         method=request.method,

@@ -25,7 +25,7 @@ from router.upstream.providers import (
 
 
 async def open_passthrough(
-    client: httpx.AsyncClient,
+    transport: httpx.AsyncBaseTransport,
     provider_name: str,
     provider: Provider,
     *,
@@ -43,7 +43,7 @@ async def open_passthrough(
     request = build_request(
         method, provider.base_url + path_and_query, provider, headers=outgoing, content=body
     )
-    return await send(client, request, provider_name)
+    return await send(transport, request, provider_name)
 
 
 async def relay_raw(response: httpx.Response, provider_name: str) -> AsyncIterator[bytes]:
@@ -65,9 +65,12 @@ async def close_shielded(response: httpx.Response) -> None:
 
 
 async def chat_completion(
-    client: httpx.AsyncClient, provider_name: str, provider: Provider, body: dict[str, Any]
+    transport: httpx.AsyncBaseTransport,
+    provider_name: str,
+    provider: Provider,
+    body: dict[str, Any],
 ) -> dict[str, Any]:
-    response = await _open_chat(client, provider_name, provider, body)
+    response = await _open_chat(transport, provider_name, provider, body)
     try:
         raw = await response.aread()
     except httpx.TransportError as exc:
@@ -84,10 +87,13 @@ async def chat_completion(
 
 
 async def open_chat_stream(
-    client: httpx.AsyncClient, provider_name: str, provider: Provider, body: dict[str, Any]
+    transport: httpx.AsyncBaseTransport,
+    provider_name: str,
+    provider: Provider,
+    body: dict[str, Any],
 ) -> httpx.Response:
     """Start a streamed completion; errors before the first byte are raised here, not streamed."""
-    response = await _open_chat(client, provider_name, provider, body)
+    response = await _open_chat(transport, provider_name, provider, body)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await response.aclose()
         raise UpstreamError(f"provider '{provider_name}' did not answer with an event stream")
@@ -113,11 +119,14 @@ async def chat_stream_events(
 
 
 async def _open_chat(
-    client: httpx.AsyncClient, provider_name: str, provider: Provider, body: dict[str, Any]
+    transport: httpx.AsyncBaseTransport,
+    provider_name: str,
+    provider: Provider,
+    body: dict[str, Any],
 ) -> httpx.Response:
     url = provider.base_url + _chat_path(provider)
     request = build_request("POST", url, provider, headers=local_headers(provider), json=body)
-    response = await send(client, request, provider_name)
+    response = await send(transport, request, provider_name)
     if response.status_code >= 400:
         raise await _error_of(response, provider_name)
     return response

@@ -166,3 +166,21 @@ def test_upstream_answers_html_instead_of_a_stream(
     _assert_error(
         _post(scripted_local, {**VALID, "stream": True}), 502, "api_error", "event stream"
     )
+
+
+def test_provider_that_never_answers_times_out(tmp_path: Path, upstream: StandIn) -> None:
+    upstream.enqueue(json_reply(200, {}, delay_before=30))
+    config = make_config(
+        tmp_path, local_url=upstream.url + "/v1", local_extra={"read_timeout": 0.5}
+    )
+    with run_proxy(config) as proxy:
+        _assert_error(_post(proxy, VALID), 504, "timeout_error", "did not answer in time")
+        _still_serving(proxy, upstream)
+
+
+def test_provider_that_hangs_up_is_a_gateway_error_not_a_timeout(
+    scripted_local: RunningProxy, upstream: StandIn
+) -> None:
+    upstream.enqueue(Reply(cut_after=0, chunks=[b"never sent"]))
+    _assert_error(_post(scripted_local, VALID), 502, "api_error", "broke off the response")
+    _still_serving(scripted_local, upstream)
