@@ -78,7 +78,9 @@ async def _drain(frames: AsyncIterator[bytes]) -> int:
 async def bridge_once(lines: list[str]) -> int:
     events = _decoded(lines)
     return await _drain(
-        bridge(events, _encoder(), input_tokens=INPUT_TOKENS, outcome=StreamOutcome())
+        bridge(
+            events, _encoder(), input_tokens=INPUT_TOKENS, output_cap=None, outcome=StreamOutcome()
+        )
     )
 
 
@@ -93,7 +95,9 @@ async def from_bytes_once(frames: list[bytes]) -> int:
     )
     events = chat_stream_events(response, "bench")
     return await _drain(
-        bridge(events, _encoder(), input_tokens=INPUT_TOKENS, outcome=StreamOutcome())
+        bridge(
+            events, _encoder(), input_tokens=INPUT_TOKENS, output_cap=None, outcome=StreamOutcome()
+        )
     )
 
 

@@ -47,8 +47,15 @@ class _Output:
         elif isinstance(event, m.ToolCallDelta):
             self.pieces.append(event.arguments)
 
-    def estimate(self, input_tokens: int) -> m.Usage:
-        return m.Usage(input_tokens=input_tokens, output_tokens=count_text("".join(self.pieces)))
+    def estimate(self, input_tokens: int, output_cap: int | None) -> m.Usage:
+        return estimated_usage(input_tokens, "".join(self.pieces), output_cap)
+
+
+def estimated_usage(input_tokens: int, produced: str, output_cap: int | None) -> m.Usage:
+    """Usage for an upstream that reported none, from what it produced."""
+    tokens = count_text(produced)
+    # tiktoken counts another tokenizer's output: never more than the server could produce.
+    return m.Usage(input_tokens, tokens if output_cap is None else min(tokens, output_cap))
 
 
 async def bridge(
@@ -56,6 +63,7 @@ async def bridge(
     encoder: StreamEncoder,
     *,
     input_tokens: int,
+    output_cap: int | None,
     outcome: StreamOutcome,
 ) -> AsyncIterator[bytes]:
     yield encoder.start(input_tokens)
@@ -63,7 +71,7 @@ async def bridge(
     try:
         async for event in events:
             if isinstance(event, m.Finish):
-                usage = event.usage or output.estimate(input_tokens)
+                usage = event.usage or output.estimate(input_tokens, output_cap)
                 outcome.usage, outcome.stop_reason = usage, event.reason
                 yield encoder.finish(event, usage)
                 return

@@ -16,13 +16,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from router import model as m
-from router.bridge import StreamEncoder, StreamOutcome, bridge
+from router.bridge import StreamEncoder, StreamOutcome, bridge, estimated_usage
 from router.classify.route import Decision
 from router.config import Provider, ProviderType
 from router.errors import CligateError, ContextLengthExceeded, UpstreamError
 from router.exchange import Exchange
 from router.protocols import openai_chat
-from router.tokens import count_text
 from router.upstream import forward
 from router.upstream.local import output_budget
 from router.upstream.providers import HOP_BY_HOP
@@ -104,7 +103,8 @@ async def _stream_locally(
     encoder = codec.new_stream_encoder(codec.response_id(exchange.request_id), decision.model)
     outcome = StreamOutcome(started=exchange.started)
     events = forward.chat_stream_events(upstream, decision.provider)
-    frames = bridge(events, encoder, input_tokens=input_tokens, outcome=outcome)
+    cap = body.get("max_tokens")
+    frames = bridge(events, encoder, input_tokens=input_tokens, output_cap=cap, outcome=outcome)
     return StreamingResponse(
         exchange.logged_stream(frames, outcome), media_type="text/event-stream", headers=SSE_HEADERS
     )
@@ -125,7 +125,7 @@ async def _complete_locally(
     usage = openai_chat.decode_usage(raw.get("usage"))
     if usage is None:
         produced = "".join(p.text for p in decoded.content if isinstance(p, m.Text | m.Thinking))
-        usage = m.Usage(input_tokens=input_tokens, output_tokens=count_text(produced))
+        usage = estimated_usage(input_tokens, produced, body.get("max_tokens"))
     response = m.Response(
         id=codec.response_id(exchange.request_id),
         model=decision.model,

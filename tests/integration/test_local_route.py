@@ -36,7 +36,8 @@ def test_stream_from_real_local_server(real_local: RunningProxy) -> None:
     assert message.content[0].text == streamed
     # max_output_tokens caps the tiny model's endless output: that is a cut, not a natural end.
     assert message.stop_reason == "max_tokens"
-    assert message.usage.output_tokens > 0
+    # The server reports no usage in streams; the estimate never exceeds what it could produce.
+    assert 0 < message.usage.output_tokens <= 24
     assert message.usage.input_tokens > 0
     [decision] = real_local.decisions()
     assert (decision["route"], decision["provider"], decision["stream_end"]) == (
