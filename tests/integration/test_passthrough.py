@@ -5,13 +5,15 @@ from __future__ import annotations
 import gzip
 import http.client
 import json
+from pathlib import Path
 
 import anthropic
 import httpx
 import pytest
 
+from router.config import parse_config
 from tests.integration.conftest import sdk
-from tests.support.proxy import RunningProxy
+from tests.support.proxy import RunningProxy, make_config, run_proxy
 from tests.support.standin import FIXTURES, Reply, StandIn, json_reply, sse_reply
 
 CLAUDE_HEADERS = {
@@ -26,6 +28,7 @@ CLAUDE_HEADERS = {
     "accept-encoding": "gzip, deflate, br, zstd",
     "x-stainless-retry-count": "0",
 }
+HI = [{"role": "user", "content": "hi"}]
 MINIMAL = b'{"model":"claude-opus-5-5","max_tokens":8,"messages":[{"role":"user","content":"hi"}]}'
 HOP_BY_HOP = {b"host", b"connection", b"content-length", b"transfer-encoding"}
 
@@ -131,3 +134,18 @@ def test_cligate_adds_no_headers_of_its_own(cloud: RunningProxy, upstream: Stand
     assert connection.getresponse().status == 200
     names = [name.lower() for name, _ in upstream.requests[0].headers]
     assert sorted(set(names) - {b"host", b"content-length", b"connection"}) == [b"x-api-key"]
+
+
+def test_a_configured_key_replaces_the_client_credential(
+    tmp_path: Path, upstream: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("CLIGATE_TEST_ANTHROPIC_KEY", "sk-ant-configured")
+    raw = make_config(tmp_path, anthropic_url=upstream.url, claude_default="cloud").model_dump()
+    raw["providers"]["anthropic"]["api_key_env"] = "CLIGATE_TEST_ANTHROPIC_KEY"
+    upstream.enqueue(json_reply(200, FIXTURES / "anthropic/message.json"))
+    with run_proxy(parse_config(raw, source="test")) as proxy:
+        sdk(proxy).messages.create(model="claude-opus-5-5", max_tokens=8, messages=HI)
+    [received] = upstream.requests
+    assert received.header("x-api-key") == "sk-ant-configured"
+    assert received.header("authorization") is None
+    assert "sk-ant-configured" not in proxy.log_path.read_text()
