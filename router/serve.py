@@ -65,6 +65,23 @@ def error_response(exchange: Exchange, codec: Codec, error: CligateError) -> Res
     return JSONResponse(body, status_code=error.status)
 
 
+@dataclass(frozen=True, slots=True)
+class _LocalCall:
+    """One request on its way to a local Chat Completions server."""
+
+    exchange: Exchange
+    codec: Codec
+    decision: Decision
+    provider: Provider
+    body: dict[str, Any]
+    input_tokens: int
+
+    @property
+    def output_budget(self) -> int | None:
+        budget: int | None = self.body.get("max_tokens")
+        return budget
+
+
 async def answer_locally(
     exchange: Exchange,
     codec: Codec,
@@ -79,10 +96,9 @@ async def answer_locally(
         parsed, model=decision.model, max_tokens=budget, stream=parsed.stream
     )
     exchange.note(notes)
+    call = _LocalCall(exchange, codec, decision, provider, body, input_tokens)
     try:
-        if parsed.stream:
-            return await _stream_locally(exchange, codec, decision, provider, body, input_tokens)
-        return await _complete_locally(exchange, codec, decision, provider, body, input_tokens)
+        return await (_stream_locally(call) if parsed.stream else _complete_locally(call))
     except ContextLengthExceeded as error:
         if error.limit is not None:
             raise
@@ -90,51 +106,43 @@ async def answer_locally(
         raise ContextLengthExceeded(input_tokens, provider.context_window, error.message) from error
 
 
-async def _stream_locally(
-    exchange: Exchange,
-    codec: Codec,
-    decision: Decision,
-    provider: Provider,
-    body: dict[str, Any],
-    input_tokens: int,
-) -> Response:
-    transport = exchange.runtime.transport
-    upstream = await forward.open_chat_stream(transport, decision.provider, provider, body)
-    encoder = codec.new_stream_encoder(codec.response_id(exchange.request_id), decision.model)
+async def _stream_locally(call: _LocalCall) -> Response:
+    exchange, name = call.exchange, call.decision.provider
+    upstream = await forward.open_chat_stream(
+        exchange.runtime.transport, name, call.provider, call.body
+    )
+    response_id = call.codec.response_id(exchange.request_id)
+    encoder = call.codec.new_stream_encoder(response_id, call.decision.model)
     outcome = StreamOutcome(started=exchange.started)
-    events = forward.chat_stream_events(upstream, decision.provider)
-    cap = body.get("max_tokens")
-    frames = bridge(events, encoder, input_tokens=input_tokens, output_cap=cap, outcome=outcome)
+    frames = bridge(
+        forward.chat_stream_events(upstream, name),
+        encoder,
+        input_tokens=call.input_tokens,
+        output_cap=call.output_budget,
+        outcome=outcome,
+    )
     return StreamingResponse(
         exchange.logged_stream(frames, outcome), media_type="text/event-stream", headers=SSE_HEADERS
     )
 
 
-async def _complete_locally(
-    exchange: Exchange,
-    codec: Codec,
-    decision: Decision,
-    provider: Provider,
-    body: dict[str, Any],
-    input_tokens: int,
-) -> Response:
-    raw = await forward.chat_completion(
-        exchange.runtime.transport, decision.provider, provider, body
-    )
+async def _complete_locally(call: _LocalCall) -> Response:
+    exchange, name = call.exchange, call.decision.provider
+    raw = await forward.chat_completion(exchange.runtime.transport, name, call.provider, call.body)
     decoded = openai_chat.decode_response(raw, fallback_id=exchange.request_id)
     usage = openai_chat.decode_usage(raw.get("usage"))
     if usage is None:
         produced = "".join(p.text for p in decoded.content if isinstance(p, m.Text | m.Thinking))
-        usage = estimated_usage(input_tokens, produced, body.get("max_tokens"))
+        usage = estimated_usage(call.input_tokens, produced, call.output_budget)
     response = m.Response(
-        id=codec.response_id(exchange.request_id),
-        model=decision.model,
+        id=call.codec.response_id(exchange.request_id),
+        model=call.decision.model,
         content=decoded.content,
         stop_reason=decoded.stop_reason,
         usage=usage,
     )
     exchange.finish(200, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-    return JSONResponse(codec.encode_response(response))
+    return JSONResponse(call.codec.encode_response(response))
 
 
 async def pass_through(
