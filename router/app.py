@@ -41,7 +41,7 @@ def create_app(config: Config, overrides: Overrides | None = None) -> FastAPI:
     app = FastAPI(
         title="cligate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
-    app.include_router(anthropic.router)
+    app.router.routes.extend(anthropic.ROUTES)
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_middleware(RequestIds)
     app.add_middleware(SessionPrefixes)
