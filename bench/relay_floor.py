@@ -1,9 +1,10 @@
-"""A reference relay, not cligate: the least a uvicorn + httpx proxy can add.
+"""A reference relay, not cligate: the least a uvicorn proxy on cligate's transport can add.
 
 ``python -m bench.relay_floor UPSTREAM_URL --fd N`` serves a raw ASGI app (no FastAPI, no parsing,
-no routing, no log) that forwards each request's bytes and headers to the upstream with an
-``httpx.AsyncClient`` and relays the response chunk by chunk, on the same uvicorn settings as
-``bench.proxy``. Its added latency is the floor under cligate's pass-through on this stack.
+no routing, no log) that forwards each request's bytes and headers to the upstream through the
+same HTTP transport cligate uses and relays the response chunk by chunk, on the same uvicorn
+settings as ``bench.proxy``. Its added latency is the floor under cligate's pass-through on this
+stack; the difference is cligate's own work.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import uvicorn
 from starlette.types import Receive, Scope, Send
 
 from bench.proxy import fastest
+from router.upstream.providers import new_transport
 
 SKIPPED = frozenset({b"host", b"content-length", b"connection", b"transfer-encoding"})
 
@@ -23,7 +25,7 @@ SKIPPED = frozenset({b"host", b"content-length", b"connection", b"transfer-encod
 class Relay:
     def __init__(self, upstream: str) -> None:
         self.upstream = upstream.rstrip("/")
-        self.client = httpx.AsyncClient(timeout=None, trust_env=False)
+        self.transport = new_transport()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -34,10 +36,10 @@ class Relay:
             await send({"type": "http.response.body", "body": b"ok"})
             return
         headers = [(k, v) for k, v in scope["headers"] if k.lower() not in SKIPPED]
-        request = self.client.build_request(
+        request = httpx.Request(
             scope["method"], self.upstream + scope["path"], headers=headers, content=body
         )
-        reply = await self.client.send(request, stream=True)
+        reply = await self.transport.handle_async_request(request)
         kept = [(k, v) for k, v in reply.headers.raw if k.lower() not in SKIPPED]
         await send({"type": "http.response.start", "status": reply.status_code, "headers": kept})
         try:

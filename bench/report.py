@@ -189,8 +189,8 @@ def markdown(results: dict[str, Any]) -> str:
         "",
         *latency_rows(results["latency_ms"], runs),
         "",
-        "The bare relay is not cligate: a raw ASGI app that forwards bytes with httpx on the same "
-        "uvicorn settings, the floor under cligate's pass-through on this stack.",
+        "The bare relay is not cligate: a raw ASGI app that forwards bytes over cligate's "
+        "transport on the same uvicorn settings, the floor under cligate's pass-through here.",
         "",
         *_bridge_rows(results["bridge"]),
     ]
