@@ -19,6 +19,7 @@ from router.endpoints import anthropic
 from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
 from router.tokens import encoding
+from router.upstream.health import ProviderHealth
 from router.upstream.providers import new_transport
 
 REQUEST_ID_HEADER = b"x-cligate-request-id"
@@ -31,7 +32,9 @@ def create_app(config: Config, overrides: Overrides | None = None) -> FastAPI:
         await anyio.to_thread.run_sync(encoding)
         transport = new_transport()
         decisions = DecisionLog(config.log)
-        app.state.runtime = Runtime(config, transport, overrides or Overrides(), decisions)
+        app.state.runtime = Runtime(
+            config, transport, overrides or Overrides(), decisions, ProviderHealth()
+        )
         try:
             yield
         finally:

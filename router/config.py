@@ -10,6 +10,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
 
+from router.classify.rules import Rule
+
 ProviderType = Literal["ollama", "openai-compatible", "anthropic", "openai", "gemini"]
 LOCAL_TYPES: frozenset[str] = frozenset({"ollama", "openai-compatible"})
 DEFAULT_URLS: dict[str, str] = {
@@ -74,8 +76,7 @@ class Config(_Strict):
     providers: dict[str, Provider]
     local: str | None = None
     apps: dict[str, AppConfig] = {}
-    # Request-level rules; evaluated by the rule engine, kept raw until it lands.
-    rules: list[dict[str, Any]] = []
+    rules: list[Rule] = []
     log: LogConfig = LogConfig()
 
     @model_validator(mode="after")
@@ -88,6 +89,12 @@ class Config(_Strict):
             if app.cloud not in self.providers:
                 raise ValueError(f"apps.{name}.cloud: unknown provider '{app.cloud}'")
             check_route(self, app.default, where=f"apps.{name}.default")
+        seen: set[str] = set()
+        for index, rule in enumerate(self.rules):
+            check_route(self, rule.route, where=f"rules.{index}.route")
+            if rule.name in seen:
+                raise ValueError(f"rules.{index}.name: two rules are named '{rule.name}'")
+            seen.add(rule.name)
         return self
 
     def provider(self, name: str) -> Provider:

@@ -11,7 +11,7 @@ from starlette.requests import Request
 
 from router.bridge import StreamOutcome
 from router.classify.route import Decision, RouteContext, decide
-from router.config import ProviderType
+from router.config import Config, ProviderType
 from router.errors import CligateError, InvalidRequest
 from router.model import Request as NeutralRequest
 from router.runtime import Runtime, runtime_of
@@ -20,6 +20,8 @@ from router.runtime import Runtime, runtime_of
 @dataclass(slots=True)
 class Exchange:
     runtime: Runtime
+    # Read once: a reload mid-request must not change the config a request is served with.
+    config: Config
     request_id: str
     app: str
     native_type: ProviderType
@@ -30,7 +32,9 @@ class Exchange:
     @classmethod
     def begin(cls, request: Request, *, default_app: str, native_type: ProviderType) -> Exchange:
         app = request.scope["state"].get("app") or default_app
-        exchange = cls(runtime_of(request), request.scope["state"]["request_id"], app, native_type)
+        runtime = runtime_of(request)
+        request_id = request.scope["state"]["request_id"]
+        exchange = cls(runtime, runtime.config, request_id, app, native_type)
         exchange.record.update(id=exchange.request_id, app=app, path=request.url.path)
         return exchange
 
@@ -39,17 +43,14 @@ class Exchange:
         if problem := state.get("session_problem"):
             raise InvalidRequest(problem)
         overrides = state.get("session") or self.runtime.overrides
-        context = RouteContext(self.app, self.native_type, overrides)
-        decision = decide(parsed, context, self.runtime.config)
+        health = self.runtime.health
+        context = RouteContext(self.app, self.native_type, overrides, health.is_down)
+        decision = decide(parsed, context, self.config)
+        logged = decision.as_dict()
+        features = logged["features"]
+        features["prompt"] = features["prompt"][: self.config.log.prompt_chars]
         self.record.update(
-            requested_model=parsed.model,
-            stream=parsed.stream,
-            route=decision.route,
-            provider=decision.provider,
-            model=decision.model,
-            rule=decision.rule,
-            reason=decision.reason,
-            notes=list(parsed.notes),
+            requested_model=parsed.model, stream=parsed.stream, **logged, notes=list(parsed.notes)
         )
         return decision
 

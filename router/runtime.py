@@ -12,6 +12,7 @@ from starlette.requests import Request
 from router.classify.route import Overrides
 from router.config import Config
 from router.decisions import DecisionLog
+from router.upstream.health import ProviderHealth
 
 
 @dataclass(slots=True)
@@ -20,6 +21,7 @@ class Runtime:
     transport: httpx.AsyncBaseTransport
     overrides: Overrides
     decisions: DecisionLog
+    health: ProviderHealth
 
 
 def runtime_of(request: Request) -> Runtime:

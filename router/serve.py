@@ -19,7 +19,7 @@ from router import model as m
 from router.bridge import StreamEncoder, StreamOutcome, bridge, estimated_usage
 from router.classify.route import Decision
 from router.config import Provider, ProviderType
-from router.errors import CligateError, ContextLengthExceeded, UpstreamError
+from router.errors import CligateError, ContextLengthExceeded, UpstreamError, UpstreamUnavailable
 from router.exchange import Exchange
 from router.protocols import openai_chat
 from router.upstream import forward
@@ -99,6 +99,10 @@ async def answer_locally(
     call = _LocalCall(exchange, codec, decision, provider, body, input_tokens)
     try:
         return await (_stream_locally(call) if parsed.stream else _complete_locally(call))
+    except UpstreamUnavailable:
+        # Later requests go elsewhere (the local_health guard) until the mark expires.
+        exchange.runtime.health.mark_down(decision.provider)
+        raise
     except ContextLengthExceeded as error:
         if error.limit is not None:
             raise
@@ -153,7 +157,7 @@ async def pass_through(
     upstream = await forward.open_passthrough(
         exchange.runtime.transport,
         decision.provider,
-        exchange.runtime.config.provider(decision.provider),
+        exchange.config.provider(decision.provider),
         method=request.method,
         path_and_query=request.url.path + (f"?{query}" if query else ""),
         headers=request.headers,

@@ -1,21 +1,32 @@
-"""The routing decision: a pure function from a parsed request to where it goes.
+"""The routing decision: a pure function from a parsed request to where it goes, with its trace.
 
-Everything that decides is here and has no I/O, so ``cligate explain`` and rule tests can replay a
-decision exactly. Request-level rules plug in between the session override and the app default.
+Order: a session override, else the first matching rule, else the app's default; then the guards,
+which no rule can break. No I/O happens here, so ``cligate explain`` and ``rules test`` replay a
+decision exactly.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
-from router.config import Config, Provider, ProviderType, check_route
+from router.classify.features import Features, Turn, extract
+from router.classify.rules import RuleVerdict, evaluate
+from router.config import Config, ProviderType, check_route
 from router.errors import InvalidRequest
 from router.model import Request
+from router.tokens import count_messages
+
+# tiktoken's counts estimate another tokenizer's: leave room for the difference.
+ESTIMATE_MARGIN = 1.1
+# Output room a local request needs when neither the client nor the provider says less.
+DEFAULT_OUTPUT_RESERVE = 4096
 
 
 @dataclass(frozen=True, slots=True)
 class Overrides:
-    """Per-session choices that beat the config: ``cligate start --route`` and friends."""
+    """Per-session choices that beat the rules: ``cligate start --route`` and friends."""
 
     route: str | None = None
     local_model: str | None = None
@@ -27,6 +38,18 @@ class RouteContext:
     # The provider type that speaks the client's protocol: the cloud target of an unknown app.
     native_type: ProviderType
     overrides: Overrides = Overrides()
+    # Whether a provider is known to be down right now (health is gathered elsewhere).
+    is_down: Callable[[str], bool] = field(default=lambda _name: False)
+
+
+@dataclass(frozen=True, slots=True)
+class Guard:
+    name: str
+    passed: bool
+    detail: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"guard": self.name, "passed": self.passed, "detail": self.detail}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,35 +59,103 @@ class Decision:
     model: str
     rule: str | None
     reason: str
+    features: Features
+    trace: tuple[RuleVerdict, ...] = ()
+    guards: tuple[Guard, ...] = ()
 
-    @property
-    def target(self) -> str:
-        return f"{self.provider}/{self.model}"
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "route": self.route,
+            "provider": self.provider,
+            "model": self.model,
+            "rule": self.rule,
+            "reason": self.reason,
+            "features": self.features.as_dict(),
+            "trace": [verdict.as_dict() for verdict in self.trace],
+            "guards": [guard.as_dict() for guard in self.guards],
+        }
 
 
 def decide(request: Request, context: RouteContext, config: Config) -> Decision:
-    spec, reason = _chosen_route(context, config)
-    if not config.local_routing and _is_local(spec, config):
-        spec, reason = "cloud", "local routing is switched off"
+    features, turn = extract(request, app=context.app)
+    spec, rule, reason, trace = _choose(features, context, config)
+    spec, guards = _guard(spec, request, turn, features, context, config)
+    if not guards[-1].passed:
+        reason = f"{guards[-1].detail}, so cloud instead of {reason}"
     provider, model = resolve(spec, request, context, config)
     route = spec if spec in ("local", "cloud") else provider
-    return Decision(route=route, provider=provider, model=model, rule=None, reason=reason)
+    return Decision(route, provider, model, rule, reason, features, trace, guards)
 
 
-def _chosen_route(context: RouteContext, config: Config) -> tuple[str, str]:
+def _choose(
+    features: Features, context: RouteContext, config: Config
+) -> tuple[str, str | None, str, tuple[RuleVerdict, ...]]:
+    chosen, trace = evaluate(config.rules, features)
     if context.overrides.route:
-        return context.overrides.route, "session override"
+        return context.overrides.route, None, "session override", trace
+    if chosen is not None:
+        return chosen.route, chosen.name, f"rule '{chosen.name}'", trace
     app = config.apps.get(context.app)
     if app is None:
-        return "cloud", f"no settings for app '{context.app}': its own provider"
-    return app.default, f"default of app '{context.app}'"
+        return "cloud", None, f"no settings for app '{context.app}': its own provider", trace
+    return app.default, None, f"default of app '{context.app}'", trace
 
 
-def _is_local(spec: str, config: Config) -> bool:
-    if spec == "local":
-        return True
-    provider = config.providers.get(spec.split("/", 1)[0])
-    return provider is not None and provider.is_local
+def _guard(
+    spec: str,
+    request: Request,
+    turn: Turn,
+    features: Features,
+    context: RouteContext,
+    config: Config,
+) -> tuple[str, tuple[Guard, ...]]:
+    guards = [_turn_guard(turn)]
+    local = _local_provider(spec, config)
+    if local is None:
+        return spec, tuple(guards)
+    checks = (
+        Guard("local_routing", config.local_routing, "local routing is switched off"),
+        Guard("local_health", not context.is_down(local), f"local provider '{local}' is down"),
+        _window_guard(local, request, turn, features, config),
+    )
+    for check in checks:
+        guards.append(check)
+        if not check.passed:
+            return "cloud", tuple(guards)
+    return spec, tuple(guards)
+
+
+def _turn_guard(turn: Turn) -> Guard:
+    detail = "the rules saw the turn's opening request"
+    if turn.later_messages:
+        detail += f"; {turn.later_messages} later messages of its tool loop keep its target"
+    return Guard("same_turn_same_target", True, detail)
+
+
+def _window_guard(
+    local: str, request: Request, turn: Turn, features: Features, config: Config
+) -> Guard:
+    provider = config.providers[local]
+    if provider.context_window is None:
+        return Guard("context_window", True, f"'{local}' has no context_window set: not checked")
+    later = request.messages[len(turn.messages) :]
+    full_input = features.input_tokens + count_messages(later)
+    reserve = min(
+        request.max_tokens or DEFAULT_OUTPUT_RESERVE,
+        provider.max_output_tokens or DEFAULT_OUTPUT_RESERVE,
+    )
+    needed = int(full_input * ESTIMATE_MARGIN) + reserve
+    fits = needed <= provider.context_window
+    detail = (
+        f"needs ~{needed} tokens ({full_input} in + {reserve} out) of {provider.context_window}"
+    )
+    return Guard("context_window", fits, detail)
+
+
+def _local_provider(spec: str, config: Config) -> str | None:
+    name = config.local if spec == "local" else spec.split("/", 1)[0]
+    provider = config.providers.get(name) if name else None
+    return name if provider is not None and provider.is_local else None
 
 
 def resolve(spec: str, request: Request, context: RouteContext, config: Config) -> tuple[str, str]:
@@ -87,7 +178,7 @@ def resolve(spec: str, request: Request, context: RouteContext, config: Config) 
 def _local(context: RouteContext, config: Config) -> tuple[str, str]:
     if config.local is None:
         raise InvalidRequest("the route is 'local' but the config names no local provider")
-    provider: Provider = config.providers[config.local]
+    provider = config.providers[config.local]
     model = context.overrides.local_model or provider.model
     if model is None:
         raise InvalidRequest(

@@ -12,6 +12,7 @@ from router.errors import InvalidRequest
 from router.exchange import Exchange
 from router.protocols import anthropic
 from router.protocols.anthropic_stream import AnthropicStreamEncoder
+from router.runtime import runtime_of
 from router.serve import Codec, answer_locally, pass_through, serve
 from router.tokens import count_request
 
@@ -37,7 +38,7 @@ async def count_tokens(request: Request) -> Response:
 
 async def list_models(request: Request) -> Response:
     """The local models cligate can route Anthropic clients to."""
-    config = request.app.state.runtime.config
+    config = runtime_of(request).config
     models = sorted({p.model for p in config.providers.values() if p.is_local and p.model})
     created = datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds")
     return JSONResponse(anthropic.encode_model_list(models, created))
@@ -47,7 +48,7 @@ async def _route(exchange: Exchange, request: Request, *, for_count: bool) -> Re
     body = await request.body()
     parsed = anthropic.parse_request(body, for_count=for_count)
     decision = exchange.decide(request, parsed)
-    provider = exchange.runtime.config.provider(decision.provider)
+    provider = exchange.config.provider(decision.provider)
     if provider.type == "anthropic":
         return await pass_through(exchange, CODEC, request, body, decision)
     if not provider.is_local:

@@ -134,15 +134,27 @@ def test_client_gone_mid_stream_cancels_upstream(
     _still_serving(scripted_local, upstream)
 
 
-def test_prompt_too_long_for_the_local_window(tmp_path: Path, upstream: StandIn) -> None:
-    config = make_config(
-        tmp_path, local_url=upstream.url + "/v1", local_extra={"context_window": 50}
-    )
-    with run_proxy(config) as proxy:
-        long_prompt = [{"role": "user", "content": "word " * 200}]
-        response = _post(proxy, {**VALID, "messages": long_prompt})
-        _assert_error(response, 400, "invalid_request_error", "prompt is too long: ")
-        assert upstream.requests == []
+def test_prompt_too_long_for_the_local_window_goes_to_the_cloud(
+    tmp_path: Path, upstream: StandIn
+) -> None:
+    with StandIn() as cloud:
+        config = make_config(
+            tmp_path,
+            local_url=upstream.url + "/v1",
+            anthropic_url=cloud.url,
+            local_extra={"context_window": 50},
+        )
+        cloud.enqueue(json_reply(200, FIXTURES / "anthropic/message.json"))
+        with run_proxy(config) as proxy:
+            long_prompt = [{"role": "user", "content": "word " * 200}]
+            assert _post(proxy, {**VALID, "messages": long_prompt}).status_code == 200
+            [decision] = proxy.decisions()
+    assert upstream.requests == []
+    assert len(cloud.requests) == 1
+    assert decision["route"] == "cloud"
+    window = next(g for g in decision["guards"] if g["guard"] == "context_window")
+    assert window["passed"] is False
+    assert "of 50" in window["detail"]
 
 
 def test_upstream_context_overflow_is_worded_for_claude_code(

@@ -61,7 +61,8 @@ def test_provider_and_provider_model_routes() -> None:
 
 def test_local_routing_off_sends_local_routes_to_the_cloud() -> None:
     route, provider, _, reason = _decide(_config(local_routing=False), route="local")
-    assert (route, provider, reason) == ("cloud", "anthropic", "local routing is switched off")
+    assert (route, provider) == ("cloud", "anthropic")
+    assert reason == "local routing is switched off, so cloud instead of session override"
 
 
 def test_unknown_app_goes_to_the_provider_of_its_protocol() -> None:

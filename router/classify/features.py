@@ -1,0 +1,105 @@
+"""What rules can test about a request, computed from the neutral request.
+
+Rules see the conversation as it stood when the current turn began: cut after the newest message
+the person typed. Every tool-result follow-up of a turn therefore has the same features as the
+turn's first request, and gets the same decision, without the proxy keeping any state.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from router import model as m
+from router.tokens import (
+    TokenCache,
+    count_messages,
+    count_parts,
+    count_text,
+    count_tools,
+    default_cache,
+)
+
+# Context the CLIs wrap around what the person typed (see CLIENTS.md): not part of the prompt.
+INJECTED_CONTEXT = re.compile(
+    r"<(system-reminder|environment_context|session_context)>.*?</\1>", re.DOTALL
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Features:
+    app: str
+    model: str
+    input_tokens: int
+    message_tokens: int
+    prompt_tokens: int
+    prompt: str
+    tools: bool
+    tool_results: int
+    images: bool
+    thinking: bool
+    stream: bool
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> Features:
+        return cls(**{name: values[name] for name in cls.__dataclass_fields__})
+
+
+@dataclass(frozen=True, slots=True)
+class Turn:
+    """The conversation up to the person's newest message, and how much came after it."""
+
+    messages: tuple[m.Message, ...]
+    later_messages: int
+
+
+def turn_start(messages: tuple[m.Message, ...]) -> Turn:
+    for index in range(len(messages) - 1, -1, -1):
+        if _typed_by_person(messages[index]):
+            return Turn(messages[: index + 1], len(messages) - index - 1)
+    return Turn(messages, 0)
+
+
+def _typed_by_person(message: m.Message) -> bool:
+    return message.role == "user" and bool(_person_text(message))
+
+
+def _person_text(message: m.Message) -> str:
+    texts = (part.text for part in message.content if isinstance(part, m.Text))
+    return INJECTED_CONTEXT.sub("", "\n".join(texts)).strip()
+
+
+def extract(
+    request: m.Request, *, app: str, cache: TokenCache = default_cache
+) -> tuple[Features, Turn]:
+    """The features of the turn ``request`` belongs to, and that turn."""
+    turn = turn_start(request.messages)
+    newest = next((msg for msg in reversed(turn.messages) if msg.role == "user"), None)
+    prompt = _person_text(newest) if newest else ""
+    message_tokens = count_messages(turn.messages, cache)
+    context_tokens = count_parts(request.system, cache) + count_tools(request.tools, cache)
+    parts = [part for msg in turn.messages for part in msg.content]
+    features = Features(
+        app=app,
+        model=request.model,
+        input_tokens=context_tokens + message_tokens,
+        message_tokens=message_tokens,
+        prompt_tokens=count_text(prompt, cache),
+        prompt=prompt,
+        tools=bool(request.tools),
+        tool_results=sum(isinstance(part, m.ToolResult) for part in parts),
+        images=any(_has_image(part) for part in parts),
+        thinking=request.thinking,
+        stream=request.stream,
+    )
+    return features, turn
+
+
+def _has_image(part: m.Part) -> bool:
+    if isinstance(part, m.ToolResult):
+        return any(isinstance(item, m.Image) for item in part.content)
+    return isinstance(part, m.Image)
