@@ -70,6 +70,13 @@ class LogConfig(_Strict):
     backups: int = Field(default=3, ge=0)
 
 
+class ModelPrice(_Strict):
+    """Cloud prices in US dollars per million tokens, for what local routing saves."""
+
+    input: float = Field(ge=0)
+    output: float = Field(ge=0)
+
+
 class Config(_Strict):
     server: ServerConfig = ServerConfig()
     local_routing: bool = True
@@ -78,6 +85,8 @@ class Config(_Strict):
     apps: dict[str, AppConfig] = {}
     rules: list[Rule] = []
     log: LogConfig = LogConfig()
+    # Model-name globs to prices; these extend and override the table shipped with cligate.
+    prices: dict[str, ModelPrice] = {}
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:
