@@ -196,3 +196,18 @@ def test_provider_that_hangs_up_is_a_gateway_error_not_a_timeout(
     upstream.enqueue(Reply(cut_after=0, chunks=[b"never sent"]))
     _assert_error(_post(scripted_local, VALID), 502, "api_error", "broke off the response")
     _still_serving(scripted_local, upstream)
+
+
+def test_a_decision_log_that_cannot_be_written_does_not_fail_requests(
+    tmp_path: Path, upstream: StandIn
+) -> None:
+    config = make_config(tmp_path, local_url=upstream.url + "/v1")
+    assert config.log.dir is not None
+    config.log.dir.mkdir(parents=True)
+    # Every write to /dev/full fails with "no space left on device".
+    (config.log.dir / "decisions.jsonl").symlink_to("/dev/full")
+    with run_proxy(config) as proxy:
+        upstream.enqueue(sse_reply("openai_chat/stream_text.sse"))
+        with sdk(proxy).messages.stream(model="m", max_tokens=16, messages=HI) as stream:
+            assert stream.get_final_message().stop_reason == "end_turn"
+        _still_serving(proxy, upstream)
