@@ -11,6 +11,7 @@ import functools
 import os
 import threading
 from collections import OrderedDict
+from collections.abc import Callable, Hashable
 from pathlib import Path
 
 import tiktoken
@@ -39,28 +40,31 @@ def encoding() -> tiktoken.Encoding:
 
 
 class TokenCache:
-    """A bounded LRU map from a text's hash to its token count.
+    """A bounded LRU map from what was counted to its token count.
 
-    The key is Python's own string hash with the length: four times faster than a digest over
-    the encoded bytes, and a 64-bit collision among the cache's entries is not a practical risk
-    for an estimate.
+    Texts are keyed by Python's own string hash with the length: four times faster than a digest
+    over the encoded bytes, and a 64-bit collision among the cache's entries is not a practical
+    risk for an estimate.
     """
 
     def __init__(self, max_entries: int = 65_536) -> None:
-        self._counts: OrderedDict[tuple[int, int], int] = OrderedDict()
+        self._counts: OrderedDict[Hashable, int] = OrderedDict()
         self._max_entries = max_entries
         self._lock = threading.Lock()
 
     def count(self, text: str) -> int:
         if not text:
             return 0
-        key = (len(text), hash(text))
+        return self.remember((len(text), hash(text)), lambda: len(encoding().encode_ordinary(text)))
+
+    def remember(self, key: Hashable, compute: Callable[[], int]) -> int:
+        """The count cached under ``key``, computed and cached on a miss."""
         with self._lock:
             cached = self._counts.get(key)
             if cached is not None:
                 self._counts.move_to_end(key)
                 return cached
-        tokens = len(encoding().encode_ordinary(text))
+        tokens = compute()
         with self._lock:
             self._counts[key] = tokens
             if len(self._counts) > self._max_entries:
@@ -110,9 +114,23 @@ def count_messages(messages: tuple[Message, ...], cache: TokenCache = default_ca
 
 
 def count_tools(tools: tuple[Tool, ...], cache: TokenCache = default_cache) -> int:
-    return sum(
-        cache.count(tool.name) + cache.count(tool.description) + _count_json(tool.parameters, cache)
-        for tool in tools
+    return sum(_count_tool(tool, cache) for tool in tools)
+
+
+def _count_tool(tool: Tool, cache: TokenCache) -> int:
+    # Agents resend the same tools with every request; walking their schemas each time would
+    # cost more than all the rest of a decision. A tool is known by its name, description and
+    # parameter names.
+    properties = tool.parameters.get("properties")
+    names = tuple(properties) if isinstance(properties, dict) else ()
+    key = ("tool", tool.name, len(tool.description), hash(tool.description), names)
+    return cache.remember(
+        key,
+        lambda: (
+            cache.count(tool.name)
+            + cache.count(tool.description)
+            + _count_json(tool.parameters, cache)
+        ),
     )
 
 
