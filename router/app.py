@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 import anyio
 from fastapi import FastAPI
@@ -16,6 +17,7 @@ from router.classify.route import Overrides
 from router.config import Config
 from router.decisions import DecisionLog
 from router.endpoints import anthropic
+from router.reload import watching
 from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
 from router.tokens import encoding
@@ -25,18 +27,22 @@ from router.upstream.providers import new_transport
 REQUEST_ID_HEADER = b"x-cligate-request-id"
 
 
-def create_app(config: Config, overrides: Overrides | None = None) -> FastAPI:
+def create_app(
+    config: Config, overrides: Overrides | None = None, config_path: Path | None = None
+) -> FastAPI:
+    """The app serving ``config``; with ``config_path`` it reloads that file when it changes."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         # Loading the tokenizer takes ~0.2 s: pay it at start, not in the first request.
         await anyio.to_thread.run_sync(encoding)
         transport = new_transport()
         decisions = DecisionLog(config.log)
-        app.state.runtime = Runtime(
-            config, transport, overrides or Overrides(), decisions, ProviderHealth()
-        )
+        runtime = Runtime(config, transport, overrides or Overrides(), decisions, ProviderHealth())
+        app.state.runtime = runtime
         try:
-            yield
+            async with watching(config_path, runtime):
+                yield
         finally:
             await transport.aclose()
             decisions.close()

@@ -5,12 +5,15 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from router.classify.rules import Rule
+from router.config_errors import ConfigError as ConfigError
+from router.config_errors import Problem, read_yaml, suggestion, validation_problems
 
 ProviderType = Literal["ollama", "openai-compatible", "anthropic", "openai", "gemini"]
 LOCAL_TYPES: frozenset[str] = frozenset({"ollama", "openai-compatible"})
@@ -22,10 +25,6 @@ DEFAULT_URLS: dict[str, str] = {
     "openai-compatible": "http://127.0.0.1:1234/v1",
 }
 ROUTE_KEYWORDS = ("local", "cloud")
-
-
-class ConfigError(Exception):
-    """The config file cannot be used; the message names the file and the reason."""
 
 
 class _Strict(BaseModel):
@@ -90,34 +89,70 @@ class Config(_Strict):
 
     @model_validator(mode="after")
     def _references_resolve(self) -> Config:
-        if self.local is not None:
-            provider = self.providers.get(self.local)
-            if provider is None or not provider.is_local:
-                raise ValueError(f"local: '{self.local}' is not a local provider")
+        # Raised as one ValidationError with a location per mistake, so a file with several
+        # bad references lists them all, each at its own line.
+        problems = [*self._local_problems(), *self._app_problems(), *self._rule_problems()]
+        if problems:
+            raise ValidationError.from_exception_data("Config", problems)
+        return self
+
+    def _local_problems(self) -> list[InitErrorDetails]:
+        if self.local is None:
+            return []
+        provider = self.providers.get(self.local)
+        if provider is None:
+            reason = f"unknown provider '{self.local}'{suggestion(self.local, self.providers)}"
+        elif not provider.is_local:
+            reason = f"'{self.local}' is not a local provider (its type is {provider.type})"
+        else:
+            return []
+        return [_reference(("local",), self.local, reason)]
+
+    def _app_problems(self) -> list[InitErrorDetails]:
+        problems = []
         for name, app in self.apps.items():
             if app.cloud not in self.providers:
-                raise ValueError(f"apps.{name}.cloud: unknown provider '{app.cloud}'")
-            check_route(self, app.default, where=f"apps.{name}.default")
-        seen: set[str] = set()
+                unknown = f"unknown provider '{app.cloud}'{suggestion(app.cloud, self.providers)}"
+                problems.append(_reference(("apps", name, "cloud"), app.cloud, unknown))
+            if reason := route_problem(self, app.default):
+                problems.append(_reference(("apps", name, "default"), app.default, reason))
+        return problems
+
+    def _rule_problems(self) -> list[InitErrorDetails]:
+        problems = []
+        first: dict[str, int] = {}
         for index, rule in enumerate(self.rules):
-            check_route(self, rule.route, where=f"rules.{index}.route")
-            if rule.name in seen:
-                raise ValueError(f"rules.{index}.name: two rules are named '{rule.name}'")
-            seen.add(rule.name)
-        return self
+            if reason := route_problem(self, rule.route):
+                problems.append(_reference(("rules", index, "route"), rule.route, reason))
+            if rule.name in first:
+                reason = f"two rules are named '{rule.name}' (also rules.{first[rule.name]})"
+                problems.append(_reference(("rules", index, "name"), rule.name, reason))
+            first.setdefault(rule.name, index)
+        return problems
 
     def provider(self, name: str) -> Provider:
         return self.providers[name]
 
 
+def _reference(loc: tuple[int | str, ...], value: str, reason: str) -> InitErrorDetails:
+    return {"type": PydanticCustomError("config_reference", reason), "loc": loc, "input": value}
+
+
+def route_problem(config: Config, route: str) -> str | None:
+    """Why ``route`` names nothing in ``config``, or None if it is local, cloud, P or P/MODEL."""
+    if route in ROUTE_KEYWORDS:
+        return None
+    provider = route.split("/", 1)[0]
+    if provider in config.providers:
+        return None
+    hint = suggestion(provider, config.providers) or f" (providers: {', '.join(config.providers)})"
+    return f"unknown route '{route}'{hint}"
+
+
 def check_route(config: Config, route: str, *, where: str) -> None:
     """Raise ValueError unless ``route`` is local, cloud, a provider or provider/model."""
-    if route in ROUTE_KEYWORDS:
-        return
-    provider = route.split("/", 1)[0]
-    if provider not in config.providers:
-        known = ", ".join(sorted(config.providers))
-        raise ValueError(f"{where}: unknown route '{route}' (providers: {known})")
+    if reason := route_problem(config, route):
+        raise ValueError(f"{where}: {reason}")
 
 
 def default_config_path() -> Path:
@@ -142,26 +177,39 @@ def ensure_config_file(path: Path) -> Path:
 
 
 def load_config(path: Path) -> Config:
+    """The config in ``path``; ConfigError lists every mistake as FILE:LINE:COLUMN: where: why."""
+    source = str(path)
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
     except OSError as exc:
-        raise ConfigError(f"{path}: cannot read: {exc.strerror}") from exc
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from exc
-    return parse_config(raw, source=str(path))
+        raise ConfigError(
+            [Problem(None, None, source, "", f"cannot read: {exc.strerror}")]
+        ) from exc
+    except UnicodeDecodeError as exc:
+        raise ConfigError([Problem(None, None, source, "", "not UTF-8 text")]) from exc
+    document = read_yaml(text, source)
+    return _validate(document.data, source, document.root, document.duplicates)
 
 
 def parse_config(raw: object, *, source: str) -> Config:
+    """The config in an already parsed value; with no YAML, mistakes are named without lines."""
+    return _validate(raw, source, None, [])
+
+
+def _validate(raw: object, source: str, root: yaml.Node | None, problems: list[Problem]) -> Config:
     if not isinstance(raw, dict):
-        raise ConfigError(f"{source}: the top level must be a mapping")
+        line, column = (
+            (root.start_mark.line + 1, root.start_mark.column + 1) if root else (None, None)
+        )
+        reason = "the config is empty" if raw is None else "the top level must be a mapping"
+        raise ConfigError([Problem(line, column, source, "", reason)])
     try:
-        return Config.model_validate(raw)
+        config = Config.model_validate(raw)
     except ValidationError as exc:
-        reasons = "; ".join(_describe(error) for error in exc.errors())
-        raise ConfigError(f"{source}: {reasons}") from exc
-
-
-def _describe(error: Any) -> str:
-    where = ".".join(str(part) for part in error["loc"])
-    message = str(error["msg"]).removeprefix("Value error, ")
-    return f"{where}: {message}" if where else message
+        problems = [*problems, *validation_problems(exc, Config, source, root)]
+    if problems:
+        # Without positions pydantic's order (the model's field order) is the best there is.
+        if root is not None:
+            problems.sort(key=lambda problem: (problem.line or 0, problem.column or 0))
+        raise ConfigError(problems)
+    return config

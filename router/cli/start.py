@@ -49,7 +49,11 @@ def start(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the proxy on loopback, routing each request by the config and --route."""
+    """Serve the proxy on loopback, routing each request by the config and --route.
+
+    Saving the config file applies it at once; a file with mistakes is refused and the
+    last good config keeps serving.
+    """
     path = ensure_config_file(config or default_config_path())
     loaded = _load_or_exit(path)
     overrides = _overrides_or_exit(loaded, route, local_model)
@@ -59,7 +63,7 @@ def start(
         f"cligate: serving on http://{bind_host}:{port or loaded.server.port} (config {path})"
     )
     uvicorn.run(
-        create_app(loaded, overrides),
+        create_app(loaded, overrides, config_path=path),
         host=bind_host,
         port=port or loaded.server.port,
         log_level="warning",
@@ -71,7 +75,8 @@ def _load_or_exit(path: Path) -> Config:
     try:
         return load_config(path)
     except ConfigError as exc:
-        typer.echo(f"cligate: {exc}", err=True)
+        for problem in exc.problems:
+            typer.echo(f"cligate: {problem}", err=True)
         raise typer.Exit(2) from exc
 
 

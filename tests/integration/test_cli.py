@@ -115,4 +115,4 @@ def test_broken_config_is_reported_with_its_file(tmp_path: Path) -> None:
         text=True,
     )
     assert result.returncode == 2
-    assert f"{config}: providers.x.type" in result.stderr
+    assert f"{config}:1:23: providers.x.type: expected one of" in result.stderr

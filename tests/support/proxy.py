@@ -61,11 +61,14 @@ def make_config(
 
 
 @contextmanager
-def run_proxy(config: Config, overrides: Overrides | None = None) -> Iterator[RunningProxy]:
+def run_proxy(
+    config: Config, overrides: Overrides | None = None, config_path: Path | None = None
+) -> Iterator[RunningProxy]:
+    """cligate serving ``config``; with ``config_path`` it also reloads that file on change."""
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config, overrides),
+            create_app(config, overrides, config_path),
             host="127.0.0.1",
             port=port,
             log_level="warning",
