@@ -1,4 +1,4 @@
-"""``python -m bench [--quick]``: cligate's added latency and bridge throughput, with a report.
+"""``python -m bench [--quick]``: cligate's added latency, bridge throughput and classifier speed.
 
 Separate processes on loopback: this client, a replay upstream (``bench.upstream``), cligate
 (``bench.proxy``, one process per route) and a bare reference relay (``bench.relay_floor``).
@@ -17,7 +17,7 @@ from pathlib import Path
 
 import httpx
 
-from bench import bridge_speed, measure, report, upstream, workload
+from bench import bridge_speed, classifier, measure, report, upstream, workload
 from bench.measure import CHAT_HEADERS, CLAUDE_CODE_HEADERS, Comparison, Target
 from bench.services import ForeignCpu, cligate_config, service
 
@@ -33,10 +33,15 @@ class Plan:
     repeats: int
     bridge_chunks: int = 20_000
     bridge_best_of: int = 5
+    # decide() calls per request size: with a warm token cache, and with an empty one
+    classifier_warm: int = 1000
+    classifier_cold: int = 40
 
 
 PLANS = {
-    "quick": Plan("quick", rounds=100, warmup=20, repeats=2),
+    "quick": Plan(
+        "quick", rounds=100, warmup=20, repeats=2, classifier_warm=200, classifier_cold=12
+    ),
     "full": Plan("full", rounds=500, warmup=50, repeats=3),
 }
 
@@ -118,6 +123,7 @@ def main(argv: list[str] | None = None) -> None:
     latency = measure_latency(plan, load)
     print("bridge throughput…", file=sys.stderr, flush=True)
     bridge = bridge_speed.measure(plan.bridge_chunks, plan.bridge_best_of)
+    decisions = classifier.measure(plan.classifier_warm, plan.classifier_cold)
     setup = report.Setup(
         command="python -m bench" + (" --quick" if args.quick else ""),
         mode=plan.mode,
@@ -135,7 +141,7 @@ def main(argv: list[str] | None = None) -> None:
         foreign_cpus=latency.foreign_cpus,
         cold_ttfb_ms=latency.cold_ttfb_ms,
     )
-    results = report.build(setup, latency.runs, bridge)
+    results = report.build(setup, latency.runs, bridge, decisions)
     latest = report.write(results, args.out)
     if args.update_reference:
         shutil.copyfile(latest, args.out / "reference.md")

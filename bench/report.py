@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.bridge_speed import BridgeResult
+from bench.classifier import ClassifierResult
 from bench.measure import RunResult, Stats
 
 # (comparison, metric) -> the most cligate may add at p50, in ms.
@@ -48,7 +49,9 @@ def spread(runs: Sequence[RunResult], name: str, metric: str, stat: str) -> dict
     return {"median": statistics.median(values), "min": min(values), "max": max(values)}
 
 
-def build(setup: Setup, runs: Sequence[RunResult], bridge: BridgeResult) -> dict[str, Any]:
+def build(
+    setup: Setup, runs: Sequence[RunResult], bridge: BridgeResult, classifier: ClassifierResult
+) -> dict[str, Any]:
     latency = {
         name: {
             metric: {stat: spread(runs, name, metric, stat) for stat in STAT_FIELDS}
@@ -72,7 +75,8 @@ def build(setup: Setup, runs: Sequence[RunResult], bridge: BridgeResult) -> dict
             for run in runs
         ],
         "bridge": asdict(bridge),
-        "targets": verdicts(latency, bridge),
+        "classifier": asdict(classifier),
+        "targets": verdicts(latency, bridge) + classifier.targets,
     }
 
 
@@ -180,6 +184,41 @@ def _bridge_rows(bridge: dict[str, Any]) -> list[str]:
     ]
 
 
+def _classifier_rows(classifier: dict[str, Any]) -> list[str]:
+    rows = classifier["rows"]
+    return [
+        "## Classifier: decide() per request (features, rules, guards; parsing not timed)",
+        "",
+        "| request | input tokens | messages | route | cold p50 | cold p99 | warm p50 | warm p99 "
+        "| cache entries | cache memory |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {row['name']} | {row['input_tokens']:,} | {row['messages']:,} | {row['route']} "
+            f"| {row['cold']['p50_ms']:.2f} | {row['cold']['p99_ms']:.2f} "
+            f"| {row['warm']['p50_ms']:.3f} | {row['warm']['p99_ms']:.3f} "
+            f"| {row['cache_entries']:,} | {row['cache_bytes'] / 1e3:,.0f} KB |"
+            for row in rows
+        ),
+        "",
+        f"Times in ms; {rows[0]['warm']['calls']} warm and {rows[0]['cold']['calls']} cold calls "
+        "per request (fewer cold ones for the largest), each on a freshly parsed request. Cold: "
+        "an empty token cache (decide() takes no cache: `router.tokens.default_cache` is "
+        "cleared). Warm: the conversation cached, one new user message per call. The cache holds "
+        f"at most {classifier['cache_max_entries']:,} entries, about "
+        f"{classifier['cache_bound_bytes'] / 1e6:.1f} MB.",
+        "",
+        "| target | value | limit | met |",
+        "|---|---|---|---|",
+        *map(_classifier_target, classifier["targets"]),
+    ]
+
+
+def _classifier_target(target: dict[str, Any]) -> str:
+    value = f"{target['value']:,.2f} ms" if target["unit"] == "ms" else f"{target['value']:,}"
+    met = "yes" if target["met"] else "**no**"
+    return f"| {target['what']} | {value} | ≤ {target['limit']:,g} | {met} |"
+
+
 def markdown(results: dict[str, Any]) -> str:
     runs = results["setup"]["repeats"]
     lines = [
@@ -193,6 +232,8 @@ def markdown(results: dict[str, Any]) -> str:
         "transport on the same uvicorn settings, the floor under cligate's pass-through here.",
         "",
         *_bridge_rows(results["bridge"]),
+        "",
+        *_classifier_rows(results["classifier"]),
     ]
     return "\n".join(lines) + "\n"
 

@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import typer
 
+from router.cli.explain import explain
+from router.cli.log import log
+from router.cli.rules import rules_app
 from router.cli.start import start
+from router.cli.stats import stats
 
 app = typer.Typer(
     name="cligate",
@@ -13,6 +17,10 @@ app = typer.Typer(
     add_completion=False,
 )
 app.command()(start)
+app.command()(explain)
+app.command()(log)
+app.command()(stats)
+app.add_typer(rules_app)
 
 
 @app.callback()
