@@ -30,7 +30,11 @@ from router.tokens import encoding
 JSON = dict[str, Any]
 ROUTES = ("local", "cloud")
 # A recorded-shape Claude Code first request: [user: [reminder, prompt], system: [environment]].
-TEMPLATE = Path(__file__).resolve().parents[2] / "fixtures" / "requests" / "claude_code_first.json"
+# A wheel carries it in router/_data (see pyproject's force-include); a checkout in fixtures/.
+_PACKAGED_TEMPLATE = Path(__file__).resolve().parents[1] / "_data/claude_code_request.json"
+_CHECKOUT_TEMPLATE = (
+    Path(__file__).resolve().parents[2] / "fixtures/requests" / "claude_code_first.json"
+)
 CWD = "/home/dev/cligate"
 # Options that shape an inline prompt's request; a request body file is used as it is.
 SHAPING = ("model", "history_tokens", "tool_results", "image", "tools")
@@ -162,13 +166,17 @@ def request_body(case: Case) -> JSON:
     return body
 
 
+def template_path() -> Path:
+    return _PACKAGED_TEMPLATE if _PACKAGED_TEMPLATE.exists() else _CHECKOUT_TEMPLATE
+
+
 @functools.cache
 def _template() -> JSON:
+    path = template_path()
     try:
-        loaded: JSON = json.loads(TEMPLATE.read_bytes())
+        loaded: JSON = json.loads(path.read_bytes())
     except OSError as exc:
-        # fixtures/ is not packaged: inline prompts need a source checkout for now.
-        raise CaseError(f"the Claude Code request template is missing: {TEMPLATE}") from exc
+        raise CaseError(f"the Claude Code request template is missing: {path}") from exc
     return loaded
 
 

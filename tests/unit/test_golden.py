@@ -12,13 +12,13 @@ import pytest
 from router import model as m
 from router.classify.features import Features, extract
 from router.classify.golden import (
-    TEMPLATE,
     Case,
     CaseError,
     build_request,
     load_cases,
     request_body,
     run_cases,
+    template_path,
 )
 from router.config import Config, parse_config
 from router.protocols.anthropic import parse_request
@@ -83,7 +83,7 @@ def test_a_file_without_a_case_list_is_refused(tmp_path: Path, text: str) -> Non
 
 
 def test_an_inline_prompt_is_sent_as_claude_code_sends_its_first_request() -> None:
-    template = parse_request(TEMPLATE.read_bytes())
+    template = parse_request(template_path().read_bytes())
     request = build_request(Case(name="c", expect="local", prompt=PROMPT), Path())
     assert (request.system, request.tools) == (template.system, template.tools)
     assert [message.role for message in request.messages] == ["user", "system"]
@@ -126,7 +126,7 @@ def test_image_model_and_background_requests() -> None:
 def test_a_request_file_is_found_next_to_its_case_file(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    fixture = TEMPLATE.with_name("claude_code_tool_followup.json")
+    fixture = template_path().with_name("claude_code_tool_followup.json")
     _write(tmp_path / "golden" / "bodies" / "followup.json", fixture.read_text(encoding="utf-8"))
     cases = _write(
         tmp_path / "golden" / "cases.yaml",
