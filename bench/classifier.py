@@ -104,7 +104,7 @@ def _measure_size(size: Size, config: Config, warm_calls: int, cold_calls: int) 
     head, tail, messages = _split_body(size.case)
     texts = (json.dumps(f"{PROMPT} (call {n})").encode() for n in itertools.count())
     bodies = (head + text + tail for text in texts)
-    clear = default_cache._counts.clear
+    clear = default_cache.clear
     cold, decision = _timed(bodies, config, max(3, int(cold_calls * size.cold_share)), clear)
     clear()
     _timed(bodies, config, 1, _keep)  # fills the cache with the conversation

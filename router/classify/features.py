@@ -82,7 +82,7 @@ def extract(
     prompt = _person_text(newest) if newest else ""
     message_tokens = count_messages(turn.messages, cache)
     context_tokens = count_parts(request.system, cache) + count_tools(request.tools, cache)
-    parts = [part for msg in turn.messages for part in msg.content]
+    tool_results, images = _tool_results_and_images(turn.messages)
     features = Features(
         app=app,
         model=request.model,
@@ -91,15 +91,22 @@ def extract(
         prompt_tokens=count_text(prompt, cache),
         prompt=prompt,
         tools=bool(request.tools),
-        tool_results=sum(isinstance(part, m.ToolResult) for part in parts),
-        images=any(_has_image(part) for part in parts),
+        tool_results=tool_results,
+        images=images,
         thinking=request.thinking,
         stream=request.stream,
     )
     return features, turn
 
 
-def _has_image(part: m.Part) -> bool:
-    if isinstance(part, m.ToolResult):
-        return any(isinstance(item, m.Image) for item in part.content)
-    return isinstance(part, m.Image)
+def _tool_results_and_images(messages: tuple[m.Message, ...]) -> tuple[int, bool]:
+    # One pass: this runs over every part of a history on every request.
+    tool_results, images = 0, False
+    for message in messages:
+        for part in message.content:
+            if isinstance(part, m.ToolResult):
+                tool_results += 1
+                images = images or any(isinstance(item, m.Image) for item in part.content)
+            elif isinstance(part, m.Image):
+                images = True
+    return tool_results, images
