@@ -8,8 +8,7 @@ from typing import Annotated
 
 import typer
 
-from router.cli.output import JsonOption, print_json
-from router.cli.start import ConfigOption
+from router.cli.output import ConfigOption, JsonOption, print_json
 from router.config import Config, ConfigError, default_config_path, load_config, shipped_rules_dir
 from router.config_errors import Problem
 

@@ -12,6 +12,7 @@ from rich.text import Text
 
 from router.classify.route import RouteContext, decide
 from router.cli.output import (
+    ConfigOption,
     JsonOption,
     cell,
     console,
@@ -22,7 +23,6 @@ from router.cli.output import (
     print_json,
     table,
 )
-from router.cli.start import ConfigOption
 from router.config import Config
 from router.decisions import find_record, log_path
 from router.endpoints.anthropic import CODEC

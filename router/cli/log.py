@@ -8,8 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from router.cli.output import JsonOption, cell, load_config_or_exit, local_time
-from router.cli.start import ConfigOption
+from router.cli.output import ConfigOption, JsonOption, cell, load_config_or_exit, local_time
 from router.decisions import Tail, log_path, read_records
 
 

@@ -18,6 +18,13 @@ from router.decisions import parse_since, record_time
 
 PASS, FAIL = "✓", "✗"
 
+ConfigOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--config",
+        help="Config file (default: $CLIGATE_CONFIG, else ~/.config/cligate/config.yaml).",
+    ),
+]
 JsonOption = Annotated[bool, typer.Option("--json", help="Print the result as JSON.")]
 SinceOption = Annotated[
     str, typer.Option("--since", help="Only requests this recent: 12h, 7d, 2w, ... or all.")
@@ -35,8 +42,13 @@ def load_config_or_exit(path: Path | None) -> Config:
     chosen = path or default_config_path()
     if path is None and not chosen.exists():
         chosen = shipped_rules_dir() / "default.yaml"
+    return load_or_exit(chosen)
+
+
+def load_or_exit(path: Path) -> Config:
+    """The config at ``path``, or every mistake in it on stderr and exit status 2."""
     try:
-        return load_config(chosen)
+        return load_config(path)
     except ConfigError as exc:
         fail("\ncligate: ".join(str(problem) for problem in exc.problems), 2)
 

@@ -15,6 +15,7 @@ from router.analysis import APP_DEFAULT, Move, Side, Simulation, Tally, confusio
 from router.classify.golden import CaseError, CaseResult, load_cases, run_cases
 from router.cli.check import check
 from router.cli.output import (
+    ConfigOption,
     JsonOption,
     SinceOption,
     console,
@@ -26,7 +27,6 @@ from router.cli.output import (
     unpriced_note,
     usd,
 )
-from router.cli.start import ConfigOption
 from router.config import shipped_rules_dir
 from router.decisions import log_path, read_records
 from router.prices import PriceTable

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import os
-from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -12,22 +11,8 @@ import uvicorn
 
 from router.app import create_app
 from router.classify.route import Overrides
-from router.config import (
-    Config,
-    ConfigError,
-    check_route,
-    default_config_path,
-    ensure_config_file,
-    load_config,
-)
-
-ConfigOption = Annotated[
-    Path | None,
-    typer.Option(
-        "--config",
-        help="Config file (default: $CLIGATE_CONFIG, else ~/.config/cligate/config.yaml).",
-    ),
-]
+from router.cli.output import ConfigOption, load_or_exit
+from router.config import Config, check_route, default_config_path, ensure_config_file
 
 
 def start(
@@ -55,7 +40,7 @@ def start(
     last good config keeps serving.
     """
     path = ensure_config_file(config or default_config_path())
-    loaded = _load_or_exit(path)
+    loaded = load_or_exit(path)
     overrides = _overrides_or_exit(loaded, route, local_model)
     bind_host = host or loaded.server.host
     _refuse_open_bind(bind_host)
@@ -69,15 +54,6 @@ def start(
         log_level="warning",
         access_log=False,
     )
-
-
-def _load_or_exit(path: Path) -> Config:
-    try:
-        return load_config(path)
-    except ConfigError as exc:
-        for problem in exc.problems:
-            typer.echo(f"cligate: {problem}", err=True)
-        raise typer.Exit(2) from exc
 
 
 def _overrides_or_exit(config: Config, route: str | None, local_model: str | None) -> Overrides:

@@ -10,6 +10,7 @@ from rich.text import Text
 
 from router.analysis import Usage, usage
 from router.cli.output import (
+    ConfigOption,
     JsonOption,
     SinceOption,
     console,
@@ -21,7 +22,6 @@ from router.cli.output import (
     unpriced_note,
     usd,
 )
-from router.cli.start import ConfigOption
 from router.decisions import log_path, read_records
 from router.prices import PriceTable
 
