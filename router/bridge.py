@@ -79,7 +79,9 @@ async def bridge(
             frames = encoder.feed(event)
             if frames:
                 if outcome.first_token_ms is None:
-                    outcome.first_token_ms = (time.perf_counter() - outcome.started) * 1000
+                    outcome.first_token_ms = round(
+                        (time.perf_counter() - outcome.started) * 1000, 1
+                    )
                 yield frames
         raise UpstreamError("the upstream stream ended before the response was complete")
     except CligateError as error:

@@ -58,9 +58,17 @@ class Turn:
 
 
 def turn_start(messages: tuple[m.Message, ...]) -> Turn:
+    """Cut before the first assistant message after the person's newest one.
+
+    What the CLI sends beside the person's message (Claude Code's environment as a ``system``
+    message right after it) belongs to the turn's opening request.
+    """
     for index in range(len(messages) - 1, -1, -1):
         if _typed_by_person(messages[index]):
-            return Turn(messages[: index + 1], len(messages) - index - 1)
+            end = index + 1
+            while end < len(messages) and messages[end].role != "assistant":
+                end += 1
+            return Turn(messages[:end], len(messages) - end)
     return Turn(messages, 0)
 
 

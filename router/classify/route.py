@@ -113,9 +113,14 @@ def _guard(
     local = _local_provider(spec, config)
     if local is None:
         return spec, tuple(guards)
+    down = context.is_down(local)
     checks = (
-        Guard("local_routing", config.local_routing, "local routing is switched off"),
-        Guard("local_health", not context.is_down(local), f"local provider '{local}' is down"),
+        Guard(
+            "local_routing",
+            config.local_routing,
+            f"local routing is switched {'on' if config.local_routing else 'off'}",
+        ),
+        Guard("local_health", not down, f"local provider '{local}' is {'down' if down else 'up'}"),
         _window_guard(local, request, turn, features, config),
     )
     for check in checks:
@@ -128,7 +133,8 @@ def _guard(
 def _turn_guard(turn: Turn) -> Guard:
     detail = "the rules saw the turn's opening request"
     if turn.later_messages:
-        detail += f"; {turn.later_messages} later messages of its tool loop keep its target"
+        count = turn.later_messages
+        detail += f"; {count} later message{'s' if count > 1 else ''} of its tool loop follow it"
     return Guard("same_turn_same_target", True, detail)
 
 

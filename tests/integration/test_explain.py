@@ -121,5 +121,5 @@ def test_explain_text_view_of_a_served_request(tmp_path: Path, upstream: StandIn
     assert f"Request {logged['id']} at " in result.stdout
     assert "claude-opus-5-5 → local: llama / qwen2.5-coder:7b" in result.stdout
     assert "◀ first match" in result.stdout
-    assert "later messages of its tool loop keep its target" in result.stdout
+    assert "the rules saw the turn's opening request" in result.stdout
     assert "Outcome: status 200" in result.stdout
