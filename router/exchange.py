@@ -27,6 +27,7 @@ class Exchange:
     native_type: ProviderType
     started: float = field(default_factory=time.perf_counter)
     record: dict[str, Any] = field(default_factory=dict)
+    decision: Decision | None = None
     _logged: bool = False
 
     @classmethod
@@ -45,14 +46,10 @@ class Exchange:
         overrides = state.get("session") or self.runtime.overrides
         health = self.runtime.health
         context = RouteContext(self.app, self.native_type, overrides, health.is_down)
-        decision = decide(parsed, context, self.config)
-        logged = decision.as_dict()
-        features = logged["features"]
-        features["prompt"] = features["prompt"][: self.config.log.prompt_chars]
-        self.record.update(
-            requested_model=parsed.model, stream=parsed.stream, **logged, notes=list(parsed.notes)
-        )
-        return decision
+        self.decision = decide(parsed, context, self.config)
+        self.record.update(requested_model=parsed.model, stream=parsed.stream)
+        self.note(list(parsed.notes))
+        return self.decision
 
     def note(self, notes: list[str]) -> None:
         self.record.setdefault("notes", []).extend(notes)
@@ -63,8 +60,17 @@ class Exchange:
             return
         self._logged = True
         latency = round((time.perf_counter() - self.started) * 1000, 1)
+        if self.decision is not None:
+            # Built here, after the answer, rather than on the way to the first byte.
+            self.record.update(self._logged_decision(self.decision))
         self.record.update(status=status, latency_ms=latency, **fields)
         self.runtime.decisions.write(self.record)
+
+    def _logged_decision(self, decision: Decision) -> dict[str, Any]:
+        logged = decision.as_dict()
+        features = logged["features"]
+        features["prompt"] = features["prompt"][: self.config.log.prompt_chars]
+        return logged
 
     def fail(self, error: CligateError) -> None:
         self.finish(error.status, error=error.message)

@@ -41,9 +41,9 @@ def encoding() -> tiktoken.Encoding:
 class TokenCache:
     """A bounded map from what was counted to its token count.
 
-    Texts are keyed by Python's own string hash with the length: four times faster than a digest
-    over the encoded bytes, and a 64-bit collision among the cache's entries is not a practical
-    risk for an estimate. When full it forgets the oldest entries first; a hit is one dict lookup,
+    Texts are keyed by Python's own 64-bit string hash: four times faster than a digest over the
+    encoded bytes, and a collision among the cache's entries is not a practical risk for an
+    estimate. When full it forgets the oldest entries first; a hit is one dict lookup,
     which is what keeps a decision on a resent 400k-token history near a millisecond.
     """
 
@@ -54,7 +54,7 @@ class TokenCache:
     def count(self, text: str) -> int:
         if not text:
             return 0
-        key = (len(text), hash(text))
+        key = hash(text)
         cached = self._counts.get(key)
         if cached is None:
             return self._store(key, len(encoding().encode_ordinary(text)))
@@ -120,9 +120,13 @@ def _count_json(value: object, cache: TokenCache) -> int:
 
 
 def count_messages(messages: tuple[Message, ...], cache: TokenCache = default_cache) -> int:
+    # Runs over every part of a resent history on every request: kept to one loop, no calls
+    # but the cache lookup for the text parts that make up nearly all of it.
     total = MESSAGE_OVERHEAD_TOKENS * len(messages)
+    count = cache.count
     for message in messages:
-        total += count_parts(message.content, cache)
+        for part in message.content:
+            total += count(part.text) if type(part) is Text else _count_part(part, cache)
     return total
 
 
