@@ -114,7 +114,8 @@ class Response:
     model: str
     content: tuple[Text | Thinking | ToolCall, ...]
     stop_reason: StopReason
-    usage: Usage
+    # None when the provider reported none; cligate estimates it before answering.
+    usage: Usage | None
     stop_sequence: str | None = None
 
 

@@ -6,6 +6,7 @@ here is the same for every protocol, so adding a protocol adds no second copy of
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -18,10 +19,16 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from router import model as m
 from router.bridge import StreamEncoder, StreamOutcome, bridge, estimated_usage
 from router.classify.route import Decision
-from router.config import Provider, ProviderType
-from router.errors import CligateError, ContextLengthExceeded, UpstreamError, UpstreamUnavailable
+from router.config import ProviderType
+from router.errors import (
+    CligateError,
+    ContextLengthExceeded,
+    InvalidRequest,
+    UpstreamError,
+    UpstreamUnavailable,
+)
 from router.exchange import Exchange
-from router.protocols import openai_chat
+from router.targets import target_for
 from router.upstream import forward
 from router.upstream.local import output_budget
 from router.upstream.providers import HOP_BY_HOP
@@ -66,39 +73,43 @@ def error_response(exchange: Exchange, codec: Codec, error: CligateError) -> Res
 
 
 @dataclass(frozen=True, slots=True)
-class _LocalCall:
-    """One request on its way to a local Chat Completions server."""
+class _Translated:
+    """One request on its way to a provider of another protocol (a local server or a cloud)."""
 
     exchange: Exchange
     codec: Codec
-    decision: Decision
-    provider: Provider
+    call: forward.Call
     body: dict[str, Any]
+    output_budget: int | None
     input_tokens: int
 
-    @property
-    def output_budget(self) -> int | None:
-        budget: int | None = self.body.get("max_tokens")
-        return budget
 
-
-async def answer_locally(
+async def answer_translated(
     exchange: Exchange,
     codec: Codec,
     parsed: m.Request,
     decision: Decision,
-    provider: Provider,
     input_tokens: int,
 ) -> Response:
-    """Translate to the local Chat Completions server and its answer back to the client."""
-    budget = output_budget(parsed.max_tokens, input_tokens, provider)
-    body, notes = openai_chat.encode_request(
+    """Translate for the provider's protocol, and its answer back into the client's."""
+    provider = exchange.config.provider(decision.provider)
+    target = target_for(provider)
+    if target is None:
+        raise InvalidRequest(
+            f"route '{decision.route}' leads to provider '{decision.provider}' ({provider.type}), "
+            "which cannot be reached from this protocol yet"
+        )
+    budget = parsed.max_tokens
+    if provider.is_local:
+        budget = output_budget(parsed.max_tokens, input_tokens, provider)
+    body, notes = target.encode_request(
         parsed, model=decision.model, max_tokens=budget, stream=parsed.stream
     )
     exchange.note(notes)
-    call = _LocalCall(exchange, codec, decision, provider, body, input_tokens)
+    call = forward.Call(decision.provider, provider, decision.model, target)
+    work = _Translated(exchange, codec, call, body, budget, input_tokens)
     try:
-        return await (_stream_locally(call) if parsed.stream else _complete_locally(call))
+        return await (_stream(work) if parsed.stream else _complete(work))
     except UpstreamUnavailable:
         # Later requests go elsewhere (the local_health guard) until the mark expires.
         exchange.runtime.health.mark_down(decision.provider)
@@ -110,19 +121,17 @@ async def answer_locally(
         raise ContextLengthExceeded(input_tokens, provider.context_window, error.message) from error
 
 
-async def _stream_locally(call: _LocalCall) -> Response:
-    exchange, name = call.exchange, call.decision.provider
-    upstream = await forward.open_chat_stream(
-        exchange.runtime.transport, name, call.provider, call.body
-    )
-    response_id = call.codec.response_id(exchange.request_id)
-    encoder = call.codec.new_stream_encoder(response_id, call.decision.model)
+async def _stream(work: _Translated) -> Response:
+    exchange = work.exchange
+    upstream = await forward.open_stream(exchange.runtime.transport, work.call, work.body)
+    response_id = work.codec.response_id(exchange.request_id)
+    encoder = work.codec.new_stream_encoder(response_id, work.call.model)
     outcome = StreamOutcome(started=exchange.started)
     frames = bridge(
-        forward.chat_stream_events(upstream, name),
+        forward.stream_events(upstream, work.call),
         encoder,
-        input_tokens=call.input_tokens,
-        output_cap=call.output_budget,
+        input_tokens=work.input_tokens,
+        output_cap=work.output_budget,
         outcome=outcome,
     )
     return StreamingResponse(
@@ -130,23 +139,19 @@ async def _stream_locally(call: _LocalCall) -> Response:
     )
 
 
-async def _complete_locally(call: _LocalCall) -> Response:
-    exchange, name = call.exchange, call.decision.provider
-    raw = await forward.chat_completion(exchange.runtime.transport, name, call.provider, call.body)
-    decoded = openai_chat.decode_response(raw, fallback_id=exchange.request_id)
-    usage = openai_chat.decode_usage(raw.get("usage"))
+async def _complete(work: _Translated) -> Response:
+    exchange = work.exchange
+    raw = await forward.complete(exchange.runtime.transport, work.call, work.body)
+    decoded = work.call.target.decode_response(raw, fallback_id=exchange.request_id)
+    usage = decoded.usage
     if usage is None:
         produced = "".join(p.text for p in decoded.content if isinstance(p, m.Text | m.Thinking))
-        usage = estimated_usage(call.input_tokens, produced, call.output_budget)
-    response = m.Response(
-        id=call.codec.response_id(exchange.request_id),
-        model=call.decision.model,
-        content=decoded.content,
-        stop_reason=decoded.stop_reason,
-        usage=usage,
+        usage = estimated_usage(work.input_tokens, produced, work.output_budget)
+    response = dataclasses.replace(
+        decoded, id=work.codec.response_id(exchange.request_id), model=work.call.model, usage=usage
     )
     exchange.finish(200, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
-    return JSONResponse(call.codec.encode_response(response))
+    return JSONResponse(work.codec.encode_response(response))
 
 
 async def pass_through(

@@ -8,12 +8,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from router.errors import InvalidRequest
 from router.exchange import Exchange
 from router.protocols import anthropic
 from router.protocols.anthropic_stream import AnthropicStreamEncoder
 from router.runtime import runtime_of
-from router.serve import Codec, answer_locally, pass_through, serve
+from router.serve import Codec, answer_translated, pass_through, serve
 from router.tokens import count_request
 
 CODEC = Codec(
@@ -49,17 +48,12 @@ async def _route(exchange: Exchange, request: Request, *, for_count: bool) -> Re
     parsed = anthropic.parse_request(body, for_count=for_count)
     decision = exchange.decide(request, parsed)
     provider = exchange.config.provider(decision.provider)
-    if provider.type == "anthropic":
+    if provider.type == CODEC.native_type:
         return await pass_through(exchange, CODEC, request, body, decision)
-    if not provider.is_local:
-        raise InvalidRequest(
-            f"route '{decision.route}' leads to provider '{decision.provider}' ({provider.type}), "
-            "which cannot serve Anthropic clients yet"
-        )
     input_tokens = count_request(parsed)
     exchange.record["input_tokens_estimate"] = input_tokens
     if not for_count:
-        return await answer_locally(exchange, CODEC, parsed, decision, provider, input_tokens)
+        return await answer_translated(exchange, CODEC, parsed, decision, input_tokens)
     exchange.finish(200)
     return JSONResponse(anthropic.encode_count(input_tokens))
 

@@ -301,7 +301,7 @@ def encode_response(response: m.Response) -> dict[str, Any]:
         "content": [encode_block(part) for part in response.content],
         "stop_reason": response.stop_reason,
         "stop_sequence": response.stop_sequence,
-        "usage": encode_usage(response.usage),
+        "usage": encode_usage(response.usage or m.Usage()),
     }
 
 

@@ -194,7 +194,7 @@ def decode_response(body: dict[str, Any], *, fallback_id: str) -> m.Response:
         model=str(body.get("model", "")),
         content=tuple(content),
         stop_reason=_stop_reason(choice.get("finish_reason"), has_tool_calls=bool(calls)),
-        usage=decode_usage(body.get("usage")) or m.Usage(),
+        usage=decode_usage(body.get("usage")),
     )
 
 

@@ -1,9 +1,10 @@
-"""Sending a request on: byte-for-byte pass-through, or translated to a Chat Completions server."""
+"""Sending a request on: byte-for-byte pass-through, or translated for the provider's protocol."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import anyio
@@ -13,15 +14,24 @@ from httpx_sse import EventSource, SSEError
 from router import model as m
 from router.config import Provider
 from router.errors import CligateError, UpstreamError
-from router.protocols import openai_chat
+from router.targets import Target
 from router.upstream.providers import (
     CREDENTIAL_HEADERS,
     build_request,
     configured_key,
     forwarded_headers,
-    local_headers,
     send,
 )
+
+
+@dataclass(frozen=True, slots=True)
+class Call:
+    """Where a translated request goes: the provider, its name and model, how to speak to it."""
+
+    name: str
+    provider: Provider
+    model: str
+    target: Target
 
 
 async def open_passthrough(
@@ -64,47 +74,40 @@ async def close_shielded(response: httpx.Response) -> None:
         await response.aclose()
 
 
-async def chat_completion(
-    transport: httpx.AsyncBaseTransport,
-    provider_name: str,
-    provider: Provider,
-    body: dict[str, Any],
+async def complete(
+    transport: httpx.AsyncBaseTransport, call: Call, body: dict[str, Any]
 ) -> dict[str, Any]:
-    response = await _open_chat(transport, provider_name, provider, body)
+    """A non-streamed answer, as parsed JSON."""
+    response = await _open(transport, call, body, stream=False)
     try:
         raw = await response.aread()
     except httpx.TransportError as exc:
-        raise UpstreamError(f"provider '{provider_name}' broke off the response") from exc
+        raise UpstreamError(f"provider '{call.name}' broke off the response") from exc
     finally:
         await response.aclose()
     try:
         parsed = json.loads(raw)
     except ValueError as exc:
-        raise UpstreamError(f"provider '{provider_name}' answered with invalid JSON") from exc
+        raise UpstreamError(f"provider '{call.name}' answered with invalid JSON") from exc
     if not isinstance(parsed, dict):
-        raise UpstreamError(f"provider '{provider_name}' answered with an unexpected body")
+        raise UpstreamError(f"provider '{call.name}' answered with an unexpected body")
     return parsed
 
 
-async def open_chat_stream(
-    transport: httpx.AsyncBaseTransport,
-    provider_name: str,
-    provider: Provider,
-    body: dict[str, Any],
+async def open_stream(
+    transport: httpx.AsyncBaseTransport, call: Call, body: dict[str, Any]
 ) -> httpx.Response:
-    """Start a streamed completion; errors before the first byte are raised here, not streamed."""
-    response = await _open_chat(transport, provider_name, provider, body)
+    """Start a streamed answer; errors before the first byte are raised here, not streamed."""
+    response = await _open(transport, call, body, stream=True)
     if "text/event-stream" not in response.headers.get("content-type", ""):
         await response.aclose()
-        raise UpstreamError(f"provider '{provider_name}' did not answer with an event stream")
+        raise UpstreamError(f"provider '{call.name}' did not answer with an event stream")
     return response
 
 
-async def chat_stream_events(
-    response: httpx.Response, provider_name: str
-) -> AsyncIterator[m.StreamEvent]:
-    """Neutral events from an open Chat Completions stream, ending with its ``Finish``."""
-    decoder = openai_chat.StreamDecoder()
+async def stream_events(response: httpx.Response, call: Call) -> AsyncIterator[m.StreamEvent]:
+    """Neutral events from an open stream, ending with its ``Finish``."""
+    decoder = call.target.new_stream_decoder()
     try:
         async for sse in EventSource(response).aiter_sse():
             for event in decoder.feed(sse.data):
@@ -112,36 +115,29 @@ async def chat_stream_events(
             if sse.data == "[DONE]":
                 break
     except (httpx.TransportError, SSEError) as exc:
-        raise UpstreamError(f"provider '{provider_name}' broke off the stream") from exc
+        raise UpstreamError(f"provider '{call.name}' broke off the stream") from exc
     finally:
         await close_shielded(response)
     yield decoder.finish()
 
 
-async def _open_chat(
-    transport: httpx.AsyncBaseTransport,
-    provider_name: str,
-    provider: Provider,
-    body: dict[str, Any],
+async def _open(
+    transport: httpx.AsyncBaseTransport, call: Call, body: dict[str, Any], *, stream: bool
 ) -> httpx.Response:
-    url = provider.base_url + _chat_path(provider)
-    request = build_request("POST", url, provider, headers=local_headers(provider), json=body)
-    response = await send(transport, request, provider_name)
+    url = call.target.url(call.provider, call.model, stream)
+    headers = call.target.headers(call.provider)
+    request = build_request("POST", url, call.provider, headers=headers, json=body)
+    response = await send(transport, request, call.name)
     if response.status_code >= 400:
-        raise await _error_of(response, provider_name)
+        raise await _error_of(response, call)
     return response
 
 
-def _chat_path(provider: Provider) -> str:
-    # An openai-compatible URL already ends in /v1; Ollama's is the server root.
-    return "/v1/chat/completions" if provider.type == "ollama" else "/chat/completions"
-
-
-async def _error_of(response: httpx.Response, provider_name: str) -> CligateError:
+async def _error_of(response: httpx.Response, call: Call) -> CligateError:
     try:
         body = await response.aread()
     except httpx.TransportError:
         body = b""
     finally:
         await response.aclose()
-    return openai_chat.error_from_body(response.status_code, body, provider=provider_name)
+    return call.target.error_from_body(response.status_code, body, provider=call.name)
