@@ -13,7 +13,10 @@ from collections.abc import Iterator
 from typing import Any
 
 from router import model as m
+from router.config import Provider
 from router.errors import CligateError, ContextLengthExceeded, UpstreamError, upstream_status_error
+from router.protocols.target import Target
+from router.upstream.providers import local_headers
 
 _OVERFLOW_WORDING = re.compile(r"context (length|window)|exceeds? (the )?context", re.IGNORECASE)
 _FINISH_REASONS: dict[str, m.StopReason] = {
@@ -331,3 +334,19 @@ def error_from_body(status: int, body: bytes, *, provider: str) -> CligateError:
     error = parsed.get("error") if isinstance(parsed, dict) else None
     text = body[:300].decode("utf-8", "replace").strip()
     return decode_error(status, error if error is not None else text, provider=provider)
+
+
+def _url(provider: Provider, model: str, stream: bool) -> str:
+    # An openai-compatible URL already ends in /v1; Ollama's is the server root.
+    path = "/v1/chat/completions" if provider.type == "ollama" else "/chat/completions"
+    return provider.base_url + path
+
+
+TARGET = Target(
+    encode_request=encode_request,
+    url=_url,
+    headers=local_headers,
+    decode_response=decode_response,
+    new_stream_decoder=StreamDecoder,
+    error_from_body=error_from_body,
+)

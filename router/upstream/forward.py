@@ -14,7 +14,7 @@ from httpx_sse import EventSource, SSEError
 from router import model as m
 from router.config import Provider
 from router.errors import CligateError, UpstreamError
-from router.targets import Target
+from router.protocols.target import Target
 from router.upstream.providers import (
     CREDENTIAL_HEADERS,
     build_request,

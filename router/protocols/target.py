@@ -1,0 +1,40 @@
+"""The shape of a provider protocol's side of a translated request.
+
+Each protocol module that cligate can send to exports a ``TARGET``; ``router.targets`` maps
+provider types to them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from router import model as m
+from router.config import Provider
+from router.errors import CligateError
+
+
+class StreamDecoder(Protocol):
+    """A provider's stream, one SSE ``data`` payload at a time, as neutral events."""
+
+    def feed(self, data: str) -> Iterator[m.StreamEvent]: ...
+
+    def finish(self) -> m.Finish:
+        """The end of the stream: its ``Finish``, or an error if it ended too early."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    encode_request: Callable[..., tuple[dict[str, Any], list[str]]]
+    """(request, *, model, max_tokens, stream) -> (body, notes on what was dropped)."""
+    url: Callable[[Provider, str, bool], str]
+    """(provider, model, stream) -> the URL to POST to."""
+    headers: Callable[[Provider], dict[str, str]]
+    """Credentials and protocol headers; cligate's own (``api_key_env``), never the client's."""
+    decode_response: Callable[..., m.Response]
+    """(body, *, fallback_id) -> the neutral response (usage None when the provider gave none)."""
+    new_stream_decoder: Callable[[], StreamDecoder]
+    error_from_body: Callable[..., CligateError]
+    """(status, body bytes, *, provider) -> the error to give the client."""
