@@ -5,11 +5,12 @@
 set -euo pipefail
 
 LLAMA_CPP_PYTHON="llama-cpp-python[server]==0.3.36"
-CLAUDE_CODE_VERSION="2.1.332"
+# The real CLIs driven by the end-to-end tests, pinned: their wire behaviour changes between
+# releases (see ../shared/CLIENTS.md).
+CLIS=("@anthropic-ai/claude-code@2.1.332" "@openai/codex@0.169.0" "@google/gemini-cli@0.61.0")
 
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 NPM_PREFIX="tests/.npm"
-CLAUDE="$NPM_PREFIX/node_modules/.bin/claude"
 PIP=(.venv/bin/pip install --quiet --disable-pip-version-check)
 
 if ! .venv/bin/python -c "" 2>/dev/null; then
@@ -23,10 +24,9 @@ fi
 CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=ON -DLLAMA_OPENSSL=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
     "${PIP[@]}" "$LLAMA_CPP_PYTHON"
 
-if [[ "$("$CLAUDE" --version 2>/dev/null || true)" != "$CLAUDE_CODE_VERSION "* ]]; then
-    npm install --prefix "$NPM_PREFIX" --no-audit --no-fund \
-        "@anthropic-ai/claude-code@$CLAUDE_CODE_VERSION"
-    "$CLAUDE" --version
+# Installed only when a pinned version is missing: a warm run costs one `npm ls`.
+if ! npm ls --prefix "$NPM_PREFIX" "${CLIS[@]}" >/dev/null 2>&1; then
+    npm install --prefix "$NPM_PREFIX" --no-audit --no-fund "${CLIS[@]}"
 fi
 
 .venv/bin/ruff check .
