@@ -16,7 +16,7 @@ from router import __version__
 from router.classify.route import Overrides
 from router.config import Config
 from router.decisions import DecisionLog
-from router.endpoints import anthropic
+from router.endpoints import anthropic, gemini, openai_chat, openai_responses
 from router.reload import watching
 from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
@@ -51,6 +51,9 @@ def create_app(
         title="cligate", version=__version__, lifespan=lifespan, docs_url=None, redoc_url=None
     )
     app.router.routes.extend(anthropic.ROUTES)
+    app.router.routes.extend(openai_responses.ROUTES)
+    app.router.routes.extend(openai_chat.ROUTES)
+    app.router.routes.extend(gemini.ROUTES)
     app.add_api_route("/healthz", healthz, methods=["GET"])
     app.add_middleware(RequestIds)
     app.add_middleware(SessionPrefixes)

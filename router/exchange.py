@@ -10,6 +10,7 @@ from typing import Any
 from starlette.requests import Request
 
 from router.bridge import StreamOutcome
+from router.classify.apps import identify
 from router.classify.route import Decision, RouteContext, decide
 from router.config import Config, ProviderType
 from router.errors import CligateError, InvalidRequest
@@ -32,7 +33,9 @@ class Exchange:
 
     @classmethod
     def begin(cls, request: Request, *, default_app: str, native_type: ProviderType) -> Exchange:
-        app = request.scope["state"].get("app") or default_app
+        app = identify(
+            request.headers, named=request.scope["state"].get("app"), default=default_app
+        )
         runtime = runtime_of(request)
         request_id = request.scope["state"]["request_id"]
         exchange = cls(runtime, runtime.config, request_id, app, native_type)

@@ -8,14 +8,17 @@ header block in ``system``, ``role: "system"`` messages, deferred tools, ``conte
 from __future__ import annotations
 
 import json
+import re
 from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Discriminator, Field, Tag, ValidationError
+from pydantic import Discriminator, Field, Tag
 
 from router import model as m
 from router.errors import CligateError, ContextLengthExceeded, ErrorKind, InvalidRequest
+from router.protocols.wire import Wire, parse_body
 
 BILLING_HEADER_PREFIX = "x-anthropic-billing-header:"
+_INVALID_ID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
 ERROR_TYPES: dict[ErrorKind, str] = {
     "invalid_request": "invalid_request_error",
     "authentication": "authentication_error",
@@ -29,46 +32,42 @@ ERROR_TYPES: dict[ErrorKind, str] = {
 }
 
 
-class _Wire(BaseModel):
-    model_config = ConfigDict(extra="allow")
-
-
-class _TextBlock(_Wire):
+class _TextBlock(Wire):
     type: Literal["text"]
     text: str
 
 
-class _ImageSource(_Wire):
+class _ImageSource(Wire):
     type: str
     media_type: str | None = None
     data: str | None = None
     url: str | None = None
 
 
-class _ImageBlock(_Wire):
+class _ImageBlock(Wire):
     type: Literal["image"]
     source: _ImageSource
 
 
-class _ToolUseBlock(_Wire):
+class _ToolUseBlock(Wire):
     type: Literal["tool_use"]
     id: str
     name: str
     input: dict[str, Any]
 
 
-class _ThinkingBlock(_Wire):
+class _ThinkingBlock(Wire):
     type: Literal["thinking"]
     thinking: str
     signature: str = ""
 
 
-class _RedactedThinkingBlock(_Wire):
+class _RedactedThinkingBlock(Wire):
     type: Literal["redacted_thinking"]
     data: str
 
 
-class _OtherBlock(_Wire):
+class _OtherBlock(Wire):
     """A block no other provider can take (documents, server-tool results): dropped, noted."""
 
     type: str
@@ -92,7 +91,7 @@ _ResultItem = Annotated[
 ]
 
 
-class _ToolResultBlock(_Wire):
+class _ToolResultBlock(Wire):
     type: Literal["tool_result"]
     tool_use_id: str
     content: str | list[_ResultItem] = ""
@@ -112,12 +111,12 @@ _Block = Annotated[
 ]
 
 
-class _Message(_Wire):
+class _Message(Wire):
     role: Literal["user", "assistant", "system"]
     content: str | list[_Block]
 
 
-class _Tool(_Wire):
+class _Tool(Wire):
     name: str
     description: str = ""
     input_schema: dict[str, Any] | None = None
@@ -125,24 +124,24 @@ class _Tool(_Wire):
     defer_loading: bool = False
 
 
-class _ToolChoice(_Wire):
+class _ToolChoice(Wire):
     type: Literal["auto", "any", "tool", "none"]
     name: str | None = None
     disable_parallel_tool_use: bool = False
 
 
-class _Metadata(_Wire):
+class _Metadata(Wire):
     user_id: str | None = None
 
 
-class _Request(_Wire):
+class _Request(Wire):
     model: str
     messages: list[_Message] = Field(min_length=1)
     max_tokens: int | None = Field(default=None, ge=1)
     system: str | list[_TextBlock] | None = None
-    tools: list[_Tool] = []
+    tools: list[_Tool] = Field(default_factory=list)
     tool_choice: _ToolChoice | None = None
-    stop_sequences: list[str] = []
+    stop_sequences: list[str] = Field(default_factory=list)
     temperature: float | None = None
     top_p: float | None = None
     top_k: int | None = None
@@ -158,10 +157,7 @@ _ANTHROPIC_ONLY_FIELDS = ("context_management", "cache_control", "service_tier",
 
 def parse_request(body: bytes, *, for_count: bool = False) -> m.Request:
     """Parse a Messages (or count_tokens, ``for_count``) body into the neutral request."""
-    try:
-        wire = _Request.model_validate_json(body)
-    except ValidationError as exc:
-        raise InvalidRequest(_describe_validation(exc)) from exc
+    wire = parse_body(_Request, body)
     if wire.max_tokens is None and not for_count:
         raise InvalidRequest("max_tokens: Field required")
     notes: list[str] = []
@@ -182,14 +178,6 @@ def parse_request(body: bytes, *, for_count: bool = False) -> m.Request:
         response_schema=_response_schema(wire.output_config, notes),
         notes=tuple(notes + _extra_field_notes(wire)),
     )
-
-
-def _describe_validation(exc: ValidationError) -> str:
-    first = exc.errors()[0]
-    if first["type"] == "json_invalid":
-        return f"request body is not valid JSON: {first['msg']}"
-    where = ".".join(str(p) for p in first["loc"] if not str(p).startswith("function-"))
-    return f"{where}: {first['msg']}" if where else str(first["msg"])
 
 
 def _system(system: str | list[_TextBlock] | None, notes: list[str]) -> tuple[m.Text, ...]:
@@ -286,6 +274,11 @@ def _extra_field_notes(wire: _Request) -> list[str]:
 
 
 # Responses out.
+
+
+def tool_id(foreign: str) -> str:
+    """A tool id other providers made, in the only characters Anthropic accepts in one."""
+    return _INVALID_ID_CHARS.sub("_", foreign)
 
 
 def new_message_id(request_id: str) -> str:

@@ -9,15 +9,12 @@ open, and whatever arrives for other blocks meanwhile waits and is sent whole wh
 from __future__ import annotations
 
 import json
-import re
 from dataclasses import dataclass, field
 from typing import Literal
 
 from router import model as m
 from router.errors import CligateError, UpstreamError
-from router.protocols.anthropic import encode_error_event, encode_usage, sse_frame
-
-_INVALID_ID_CHARS = re.compile(r"[^a-zA-Z0-9_-]")
+from router.protocols.anthropic import encode_error_event, encode_usage, sse_frame, tool_id
 
 
 @dataclass(slots=True)
@@ -194,4 +191,4 @@ def _anthropic_id(upstream_id: str | None, message_id: str, index: int) -> str:
     """Tool ids Claude Code echoes back must match Anthropic's id pattern."""
     if not upstream_id:
         return f"toolu_{message_id.removeprefix('msg_')}_{index}"
-    return _INVALID_ID_CHARS.sub("_", upstream_id)
+    return tool_id(upstream_id)
