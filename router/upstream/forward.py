@@ -16,11 +16,10 @@ from router.config import Provider
 from router.errors import CligateError, UpstreamError
 from router.protocols.target import Target
 from router.upstream.providers import (
-    CREDENTIAL_HEADERS,
     build_request,
-    configured_key,
     forwarded_headers,
     send,
+    with_configured_key,
 )
 
 
@@ -45,11 +44,9 @@ async def open_passthrough(
     body: bytes,
 ) -> httpx.Response:
     """Send the client's bytes and headers as they came; the response body is left unread."""
-    outgoing = forwarded_headers(headers)
-    if key := configured_key(provider):
-        # cligate holds this provider's key: it replaces whatever credential the client sent.
-        outgoing = [(k, v) for k, v in outgoing if k.lower() not in CREDENTIAL_HEADERS]
-        outgoing.append(("x-api-key", key))
+    outgoing, path_and_query = with_configured_key(
+        provider, forwarded_headers(headers), path_and_query
+    )
     request = build_request(
         method, provider.base_url + path_and_query, provider, headers=outgoing, content=body
     )

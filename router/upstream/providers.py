@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping, Sequence
+from urllib.parse import parse_qsl, urlencode
 
 import aiohttp
 import httpx
@@ -56,6 +57,33 @@ def timeout_for(provider: Provider) -> httpx.Timeout:
     return httpx.Timeout(
         connect=provider.connect_timeout, read=provider.read_timeout, write=60.0, pool=30.0
     )
+
+
+# How each cloud vendor takes an API key, for when cligate's own key replaces the client's.
+_KEY_HEADERS: dict[str, tuple[str, str]] = {
+    "anthropic": ("x-api-key", "{key}"),
+    "openai": ("authorization", "Bearer {key}"),
+    "gemini": ("x-goog-api-key", "{key}"),
+}
+
+
+def with_configured_key(
+    provider: Provider, headers: list[tuple[str, str]], path_and_query: str
+) -> tuple[list[tuple[str, str]], str]:
+    """Headers and path with the client's credential replaced by cligate's, if it holds one.
+
+    Gemini clients may put their key in the query (``?key=``): it is removed too, so the
+    provider never sees two keys and the client's never leaves for a route it does not own.
+    """
+    key = configured_key(provider)
+    if not key or provider.type not in _KEY_HEADERS:
+        return headers, path_and_query
+    name, template = _KEY_HEADERS[provider.type]
+    kept = [(k, v) for k, v in headers if k.lower() not in CREDENTIAL_HEADERS]
+    path, _, query = path_and_query.partition("?")
+    pairs = [(k, v) for k, v in parse_qsl(query, keep_blank_values=True) if k != "key"]
+    new_query = urlencode(pairs)
+    return [*kept, (name, template.format(key=key))], path + (f"?{new_query}" if new_query else "")
 
 
 def configured_key(provider: Provider) -> str | None:
