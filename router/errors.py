@@ -43,11 +43,6 @@ class NotFound(CligateError):
     kind = "not_found"
 
 
-class Unauthorized(CligateError):
-    status = 401
-    kind = "authentication"
-
-
 class ContextLengthExceeded(InvalidRequest):
     """The prompt does not fit the target's context window.
 

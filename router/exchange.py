@@ -13,7 +13,7 @@ from router.bridge import StreamOutcome
 from router.classify.apps import identify
 from router.classify.route import Decision, RouteContext, decide
 from router.config import Config, ProviderType
-from router.errors import CligateError, InvalidRequest
+from router.errors import InvalidRequest
 from router.model import Request as NeutralRequest
 from router.runtime import Runtime, runtime_of
 
@@ -55,7 +55,8 @@ class Exchange:
         return self.decision
 
     def note(self, notes: list[str]) -> None:
-        self.record.setdefault("notes", []).extend(notes)
+        kept: list[str] = self.record.setdefault("notes", [])
+        kept.extend(note for note in dict.fromkeys(notes) if note not in kept)
 
     def finish(self, status: int, **fields: Any) -> None:
         """Write the record once; later calls (a stream's cleanup after an error) do nothing."""
@@ -74,9 +75,6 @@ class Exchange:
         features = logged["features"]
         features["prompt"] = features["prompt"][: self.config.log.prompt_chars]
         return logged
-
-    def fail(self, error: CligateError) -> None:
-        self.finish(error.status, error=error.message)
 
     async def logged_stream(
         self, frames: AsyncIterator[bytes], outcome: StreamOutcome

@@ -48,6 +48,8 @@ class Codec:
     encode_response: Callable[[m.Response], dict[str, Any]]
     encode_error: Callable[[CligateError, str], dict[str, Any]]
     encode_error_event: Callable[[CligateError], bytes]
+    # The HTTP status a client of this protocol expects for an error (its vendor's own set).
+    error_status: Callable[[CligateError], int] = lambda error: error.status
 
 
 Handler = Callable[[Exchange], Awaitable[Response]]
@@ -67,9 +69,10 @@ async def serve(request: Request, codec: Codec, handler: Handler) -> Response:
 
 
 def error_response(exchange: Exchange, codec: Codec, error: CligateError) -> Response:
-    exchange.fail(error)
+    status = codec.error_status(error)
+    exchange.finish(status, error=error.message)
     body = codec.encode_error(error, exchange.request_id)
-    return JSONResponse(body, status_code=error.status)
+    return JSONResponse(body, status_code=status)
 
 
 @dataclass(frozen=True, slots=True)

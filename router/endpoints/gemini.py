@@ -10,7 +10,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from router.errors import CligateError, NotFound
+from router.errors import NotFound
 from router.exchange import Exchange
 from router.protocols import gemini, gemini_stream
 from router.protocols.gemini_stream import GeminiStreamEncoder
@@ -25,6 +25,7 @@ CODEC = Codec(
     encode_response=gemini_stream.encode_response,
     encode_error=gemini.encode_error,
     encode_error_event=gemini.encode_error_event,
+    error_status=gemini.http_status,
 )
 METHODS = ("generateContent", "streamGenerateContent", "countTokens")
 
@@ -32,7 +33,7 @@ METHODS = ("generateContent", "streamGenerateContent", "countTokens")
 async def model_method(request: Request) -> Response:
     """``models/{model}:{method}``; a model name may hold colons itself (``qwen2.5-coder:7b``)."""
     model, _, method = request.path_params["model_method"].rpartition(":")
-    return await serve(request, CODEC, _google_statuses(_handler(request, model, method)))
+    return await serve(request, CODEC, _handler(request, model, method))
 
 
 def _handler(request: Request, model: str, method: str) -> Handler:
@@ -40,19 +41,6 @@ def _handler(request: Request, model: str, method: str) -> Handler:
         if not model or method not in METHODS:
             raise NotFound(f"unknown method '{method}': cligate serves {', '.join(METHODS)}")
         return await _route(exchange, request, model, method)
-
-    return handle
-
-
-def _google_statuses(handler: Handler) -> Handler:
-    """Errors with the HTTP status a Gemini client expects: Google answers no 502 or 529."""
-
-    async def handle(exchange: Exchange) -> Response:
-        try:
-            return await handler(exchange)
-        except CligateError as error:
-            error.status = gemini.http_status(error)
-            raise
 
     return handle
 

@@ -10,7 +10,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from router.exchange import Exchange
-from router.protocols import openai_chat_in
+from router.protocols import openai_chat_in, openai_responses_out
 from router.protocols.openai_chat_stream import ChatStreamEncoder
 from router.serve import Codec, answer_translated, pass_through, serve
 from router.tokens import count_request
@@ -25,6 +25,7 @@ CODEC = Codec(
     encode_response=openai_chat_in.encode_response,
     encode_error=openai_chat_in.encode_error,
     encode_error_event=openai_chat_in.encode_error_event,
+    error_status=openai_responses_out.http_status,
 )
 
 

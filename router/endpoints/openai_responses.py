@@ -30,6 +30,7 @@ CODEC = Codec(
     encode_response=openai_responses_out.encode_response,
     encode_error=openai_responses_out.encode_error,
     encode_error_event=openai_responses_out.encode_error_event,
+    error_status=openai_responses_out.http_status,
 )
 # A decompressed body larger than this is refused rather than held in memory.
 MAX_BODY_BYTES = 64 * 1024 * 1024

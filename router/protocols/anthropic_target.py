@@ -17,7 +17,7 @@ from router.config import Provider
 from router.errors import (
     CligateError,
     ContextLengthExceeded,
-    Unauthorized,
+    InvalidRequest,
     UpstreamError,
     upstream_status_error,
 )
@@ -201,7 +201,8 @@ def _headers(provider: Provider) -> dict[str, str]:
     key = configured_key(provider)
     if not key:
         where = f"${provider.api_key_env} is empty" if provider.api_key_env else "no api_key_env"
-        raise Unauthorized(
+        # cligate's configuration is missing, not the client's credential: a 400 that says so.
+        raise InvalidRequest(
             f"an Anthropic provider reached from another protocol needs cligate's own key "
             f"({where}): set api_key_env on the provider and export that variable"
         )

@@ -216,3 +216,8 @@ def encode_error_event(error: CligateError) -> bytes:
         "resp_failed", "", status="failed", output=[], error=failed_detail(error)
     )
     return sse_frame("response.failed", {"type": "response.failed", "response": response})
+
+
+def http_status(error: CligateError) -> int:
+    """The status an OpenAI client expects: OpenAI answers an overload with 503, never 529."""
+    return 503 if error.status == 529 else error.status

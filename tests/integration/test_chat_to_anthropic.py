@@ -153,7 +153,7 @@ def test_overloaded_before_the_stream(to_anthropic: RunningProxy, upstream: Stan
         chat_sdk(to_anthropic).chat.completions.create(
             model="claude-opus-5-5", messages=ASK, stream=True
         )
-    assert caught.value.status_code == 529
+    assert caught.value.status_code == 503  # OpenAI clients get OpenAI's overload status
     assert caught.value.code == "overloaded"
 
 
@@ -188,8 +188,8 @@ def test_no_key_of_cligates_own(
 ) -> None:
     monkeypatch.delenv(ANTHROPIC_KEY_ENV, raising=False)
     config = chat_config(tmp_path, chat_default="cloud", cloud_url=upstream.url)
-    with run_proxy(config) as proxy, pytest.raises(openai.AuthenticationError) as caught:
+    with run_proxy(config) as proxy, pytest.raises(openai.BadRequestError) as caught:
         chat_sdk(proxy).chat.completions.create(model="claude-opus-5-5", messages=ASK)
-    assert caught.value.status_code == 401
+    assert caught.value.status_code == 400
     assert f"${ANTHROPIC_KEY_ENV} is empty" in caught.value.message
     assert upstream.requests == []

@@ -9,7 +9,7 @@ import pytest
 
 from router import model as m
 from router.config import Provider
-from router.errors import ContextLengthExceeded, Unauthorized, UpstreamError
+from router.errors import ContextLengthExceeded, InvalidRequest, UpstreamError
 from router.protocols import anthropic_target
 from tests.support.standin import FIXTURES
 
@@ -164,9 +164,9 @@ def test_sampling_is_kept_within_what_anthropic_takes() -> None:
 def test_headers_need_cligates_own_key(monkeypatch: pytest.MonkeyPatch) -> None:
     provider = Provider(type="anthropic", api_key_env="CLIGATE_TEST_ANTHROPIC_KEY")
     monkeypatch.delenv("CLIGATE_TEST_ANTHROPIC_KEY", raising=False)
-    with pytest.raises(Unauthorized, match=r"\$CLIGATE_TEST_ANTHROPIC_KEY is empty"):
+    with pytest.raises(InvalidRequest, match=r"\$CLIGATE_TEST_ANTHROPIC_KEY is empty"):
         anthropic_target.TARGET.headers(provider)
-    with pytest.raises(Unauthorized, match="no api_key_env"):
+    with pytest.raises(InvalidRequest, match="no api_key_env"):
         anthropic_target.TARGET.headers(Provider(type="anthropic"))
     monkeypatch.setenv("CLIGATE_TEST_ANTHROPIC_KEY", "sk-ant-own")
     assert anthropic_target.TARGET.headers(provider) == {
