@@ -1,8 +1,13 @@
-"""The request the benchmark sends: Claude Code's ~30k-token agent-loop body.
+"""The requests the benchmark sends: Claude Code's ~30k-token agent-loop body, and the same
+conversation as Codex (OpenAI Responses) and Gemini CLI (Gemini API) would send it.
 
 ``fixtures/requests/claude_code_30k.json`` is used when it exists. Otherwise a body of the same
 shape is built here: the first-request fixture (or a small Claude-Code-like opening) grown with
 Read tool_use / tool_result rounds of seeded Python source until it holds ~30k tokens.
+
+The Responses and Gemini bodies are cligate's own translations of the Claude Code request (the
+bodies it sends to OpenAI and Google: the same conversation, system prompt and tools), which are
+valid client requests too. Each one's Chat body is what cligate sends the local server for it.
 """
 
 from __future__ import annotations
@@ -13,8 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from router import model as m
 from router.config import Provider
-from router.protocols import anthropic, openai_chat
+from router.protocols import (
+    anthropic,
+    gemini,
+    gemini_target,
+    openai_chat,
+    openai_responses,
+    openai_responses_target,
+)
+from router.protocols.target import Target
 from router.tokens import count_request
 from router.upstream.local import output_budget
 
@@ -23,30 +37,66 @@ FIXTURE_30K = REQUESTS / "claude_code_30k.json"
 FIXTURE_FIRST = REQUESTS / "claude_code_first.json"
 TARGET_TOKENS = 30_000
 LOCAL_MODEL = "qwen2.5-coder:7b"
+CODEX_MODEL = "gpt-5-codex"
+GEMINI_MODEL = "gemini-2.5-pro"
 CONTEXT_WINDOW = 200_000
 JSON = dict[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
-class Workload:
-    source: str
-    messages_body: bytes
-    chat_body: bytes
+class Body:
+    """One CLI's request, and the Chat body cligate sends for it on the local route."""
+
+    client: bytes
+    chat: bytes
+    # cligate's count of the request's input tokens
     input_tokens: int
 
 
+@dataclass(frozen=True, slots=True)
+class Workload:
+    source: str
+    # protocol ("anthropic", "responses", "gemini") -> its request
+    bodies: dict[str, Body]
+
+
 def load() -> Workload:
-    """The Messages body, and the Chat body cligate would send for it."""
+    """The Claude Code body and its Codex and Gemini CLI counterparts, each with its Chat body."""
     if FIXTURE_30K.exists():
         raw, source = FIXTURE_30K.read_bytes(), str(FIXTURE_30K.relative_to(REQUESTS.parents[1]))
     else:
         raw, source = json.dumps(build_30k()).encode(), "built by bench/workload.py (fallback)"
-    return Workload(source, raw, translated(raw), count_request(anthropic.parse_request(raw)))
-
-
-def translated(raw: bytes) -> bytes:
-    """The Chat Completions body of cligate's local route, serialised as httpx's ``json=``."""
     parsed = anthropic.parse_request(raw)
+    responses = _compact(_encoded(openai_responses_target.TARGET, parsed, CODEX_MODEL))
+    google = _compact(_encoded(gemini_target.TARGET, parsed, GEMINI_MODEL))
+    bodies = {
+        "anthropic": body(raw, parsed),
+        "responses": body(responses, openai_responses.parse_request(responses).request),
+        "gemini": body(google, gemini.parse_request(google, model=GEMINI_MODEL, stream=True)),
+    }
+    return Workload(source, bodies)
+
+
+def body(raw: bytes, parsed: m.Request) -> Body:
+    """``raw`` as parsed by its endpoint (``parsed``), with its Chat body and token count."""
+    return Body(raw, translated(parsed), count_request(parsed))
+
+
+def _encoded(target: Target, parsed: m.Request, model: str) -> JSON:
+    """``parsed`` in another protocol, as cligate sends it to that protocol's provider."""
+    encoded, _notes = target.encode_request(
+        parsed, model=model, max_tokens=parsed.max_tokens, stream=True
+    )
+    return encoded
+
+
+def _compact(body: JSON) -> bytes:
+    """JSON as the CLIs send it: no spaces, UTF-8 left as is."""
+    return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+def translated(parsed: m.Request) -> bytes:
+    """The Chat Completions body of cligate's local route, serialised as httpx's ``json=``."""
     provider = Provider(type="openai-compatible", model=LOCAL_MODEL, context_window=CONTEXT_WINDOW)
     budget = output_budget(parsed.max_tokens, count_request(parsed), provider)
     body, _ = openai_chat.encode_request(
