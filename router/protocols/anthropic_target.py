@@ -7,7 +7,6 @@ bound to another provider (thinking signatures are never forwarded).
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Iterator
 from typing import Any
@@ -23,6 +22,7 @@ from router.errors import (
 )
 from router.protocols.anthropic import tool_id
 from router.protocols.target import Target
+from router.protocols.wire import error_payload, stream_object
 from router.upstream.providers import configured_key
 
 API_VERSION = "2023-06-01"
@@ -279,7 +279,7 @@ class StreamDecoder:
         self._bare_tools: set[int] = set()
 
     def feed(self, data: str) -> Iterator[m.StreamEvent]:
-        event = _load_event(data)
+        event = stream_object(data, sender="Anthropic")
         kind = event.get("type")
         if kind in ("content_block_start", "content_block_delta", "content_block_stop"):
             yield from self._block(kind, int(event.get("index", 0)), event)
@@ -327,16 +327,6 @@ class StreamDecoder:
         # signature_delta: provider-bound, of no use to a client of another protocol.
 
 
-def _load_event(data: str) -> dict[str, Any]:
-    try:
-        event = json.loads(data)
-    except ValueError as exc:
-        raise UpstreamError("Anthropic sent a malformed stream event") from exc
-    if not isinstance(event, dict):
-        raise UpstreamError("Anthropic sent a malformed stream event")
-    return event
-
-
 # Errors in.
 
 
@@ -361,13 +351,7 @@ def decode_error(
 
 
 def error_from_body(status: int, body: bytes, *, provider: str) -> CligateError:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    text = body[:300].decode("utf-8", "replace").strip()
-    return decode_error(status, error if error is not None else text, provider=provider)
+    return decode_error(status, error_payload(body), provider=provider)
 
 
 TARGET = Target(

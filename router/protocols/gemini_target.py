@@ -24,6 +24,7 @@ from router.errors import (
 )
 from router.protocols.gemini_stream import encode_part
 from router.protocols.target import Target
+from router.protocols.wire import error_payload, stream_object
 from router.upstream.providers import configured_key
 
 # Gemini 3 rejects replayed function calls without a thought signature; this value, which
@@ -261,12 +262,7 @@ class StreamDecoder:
 
 
 def _load_chunk(data: str) -> dict[str, Any]:
-    try:
-        chunk = json.loads(data)
-    except ValueError as exc:
-        raise UpstreamError("Google sent a malformed stream chunk") from exc
-    if not isinstance(chunk, dict):
-        raise UpstreamError("Google sent a malformed stream chunk")
+    chunk = stream_object(data, sender="Google")
     if error := chunk.get("error"):
         # A decoder is not told the provider's configured name: its type stands in.
         raise decode_error(500, error, provider="gemini", mid_stream=True)
@@ -291,13 +287,7 @@ def decode_error(
 
 
 def error_from_body(status: int, body: bytes, *, provider: str) -> CligateError:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    text = body[:300].decode("utf-8", "replace").strip()
-    return decode_error(status, error if error is not None else text, provider=provider)
+    return decode_error(status, error_payload(body), provider=provider)
 
 
 def _url(provider: Provider, model: str, stream: bool) -> str:

@@ -16,6 +16,7 @@ from router import model as m
 from router.config import Provider
 from router.errors import CligateError, ContextLengthExceeded, UpstreamError, upstream_status_error
 from router.protocols.target import Target
+from router.protocols.wire import error_payload, stream_object
 from router.upstream.providers import local_headers
 
 _OVERFLOW_WORDING = re.compile(r"context (length|window)|exceeds? (the )?context", re.IGNORECASE)
@@ -298,12 +299,7 @@ class StreamDecoder:
 
 
 def _load_chunk(data: str) -> dict[str, Any]:
-    try:
-        chunk = json.loads(data)
-    except ValueError as exc:
-        raise UpstreamError("the local server sent a malformed stream chunk") from exc
-    if not isinstance(chunk, dict):
-        raise UpstreamError("the local server sent a malformed stream chunk")
+    chunk = stream_object(data, sender="the local server")
     if error := chunk.get("error"):
         raise decode_error(500, error, provider="local", mid_stream=True)
     return chunk
@@ -327,13 +323,7 @@ def decode_error(
 
 
 def error_from_body(status: int, body: bytes, *, provider: str) -> CligateError:
-    try:
-        parsed = json.loads(body)
-    except ValueError:
-        parsed = None
-    error = parsed.get("error") if isinstance(parsed, dict) else None
-    text = body[:300].decode("utf-8", "replace").strip()
-    return decode_error(status, error if error is not None else text, provider=provider)
+    return decode_error(status, error_payload(body), provider=provider)
 
 
 def _url(provider: Provider, model: str, stream: bool) -> str:

@@ -22,6 +22,7 @@ from router.protocols.openai_chat import (
     parse_arguments,
 )
 from router.protocols.target import Target
+from router.protocols.wire import stream_object
 from router.upstream.providers import configured_key
 
 # OpenAI rejects a smaller max_output_tokens outright.
@@ -222,7 +223,7 @@ class StreamDecoder:
     def feed(self, data: str) -> Iterator[m.StreamEvent]:
         if data == "[DONE]":
             return
-        event = _load_event(data)
+        event = stream_object(data, sender="OpenAI")
         kind = event.get("type")
         index = int(event.get("output_index") or 0)
         if kind == "response.output_text.delta":
@@ -274,16 +275,6 @@ class StreamDecoder:
     def _finished(self, response: dict[str, Any]) -> m.Finish:
         reason = _stop_reason(response, has_calls=bool(self._calls))
         return m.Finish(reason, decode_usage(response.get("usage")))
-
-
-def _load_event(data: str) -> dict[str, Any]:
-    try:
-        event = json.loads(data)
-    except ValueError as exc:
-        raise UpstreamError("OpenAI sent a malformed stream event") from exc
-    if not isinstance(event, dict):
-        raise UpstreamError("OpenAI sent a malformed stream event")
-    return event
 
 
 def _url(provider: Provider, model: str, stream: bool) -> str:
