@@ -29,6 +29,7 @@ from router.errors import (
 )
 from router.exchange import Exchange
 from router.targets import target_for
+from router.tokens import count_request
 from router.upstream import forward
 from router.upstream.local import output_budget
 from router.upstream.providers import HOP_BY_HOP
@@ -87,14 +88,29 @@ class _Translated:
     input_tokens: int
 
 
+def passes_through(exchange: Exchange, codec: Codec, decision: Decision) -> bool:
+    """Whether the provider speaks the client's protocol: then the request goes untouched."""
+    return exchange.config.provider(decision.provider).type == codec.native_type
+
+
 async def answer_translated(
     exchange: Exchange,
     codec: Codec,
     parsed: m.Request,
     decision: Decision,
-    input_tokens: int,
+    *,
+    count: Callable[[int], dict[str, Any]] | None = None,
 ) -> Response:
-    """Translate for the provider's protocol, and its answer back into the client's."""
+    """Translate for the provider's protocol, and its answer back into the client's.
+
+    A token count (``count`` encodes it for the client) is answered here: a provider of another
+    protocol cannot count for this one.
+    """
+    input_tokens = count_request(parsed)
+    exchange.record["input_tokens_estimate"] = input_tokens
+    if count is not None:
+        exchange.finish(200)
+        return JSONResponse(count(input_tokens))
     provider = exchange.config.provider(decision.provider)
     target = target_for(provider)
     if target is None:

@@ -12,8 +12,7 @@ from router.exchange import Exchange
 from router.protocols import anthropic
 from router.protocols.anthropic_stream import AnthropicStreamEncoder
 from router.runtime import runtime_of
-from router.serve import Codec, answer_translated, pass_through, serve
-from router.tokens import count_request
+from router.serve import Codec, answer_translated, pass_through, passes_through, serve
 
 CODEC = Codec(
     native_type="anthropic",
@@ -47,15 +46,10 @@ async def _route(exchange: Exchange, request: Request, *, for_count: bool) -> Re
     body = await request.body()
     parsed = anthropic.parse_request(body, for_count=for_count)
     decision = exchange.decide(request, parsed)
-    provider = exchange.config.provider(decision.provider)
-    if provider.type == CODEC.native_type:
+    if passes_through(exchange, CODEC, decision):
         return await pass_through(exchange, CODEC, request, body, decision)
-    input_tokens = count_request(parsed)
-    exchange.record["input_tokens_estimate"] = input_tokens
-    if not for_count:
-        return await answer_translated(exchange, CODEC, parsed, decision, input_tokens)
-    exchange.finish(200)
-    return JSONResponse(anthropic.encode_count(input_tokens))
+    count = anthropic.encode_count if for_count else None
+    return await answer_translated(exchange, CODEC, parsed, decision, count=count)
 
 
 # Plain Starlette routes: FastAPI's per-request dependency machinery costs ~0.1 ms (bench/),

@@ -14,8 +14,7 @@ from router.errors import NotFound
 from router.exchange import Exchange
 from router.protocols import gemini, gemini_stream
 from router.protocols.gemini_stream import GeminiStreamEncoder
-from router.serve import Codec, Handler, answer_translated, pass_through, serve
-from router.tokens import count_request
+from router.serve import Codec, Handler, answer_translated, pass_through, passes_through, serve
 
 CODEC = Codec(
     native_type="gemini",
@@ -53,15 +52,10 @@ async def _route(exchange: Exchange, request: Request, model: str, method: str) 
         stream = method == "streamGenerateContent"
         parsed = gemini.parse_request(body, model=model, stream=stream)
     decision = exchange.decide(request, parsed)
-    provider = exchange.config.provider(decision.provider)
-    if provider.type == CODEC.native_type:
+    if passes_through(exchange, CODEC, decision):
         return await pass_through(exchange, CODEC, request, body, decision)
-    input_tokens = count_request(parsed)
-    exchange.record["input_tokens_estimate"] = input_tokens
-    if method != "countTokens":
-        return await answer_translated(exchange, CODEC, parsed, decision, input_tokens)
-    exchange.finish(200)
-    return JSONResponse(gemini.encode_count(input_tokens))
+    count = gemini.encode_count if method == "countTokens" else None
+    return await answer_translated(exchange, CODEC, parsed, decision, count=count)
 
 
 async def unknown_path(request: Request) -> Response:

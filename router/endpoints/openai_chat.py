@@ -12,8 +12,7 @@ from starlette.routing import Route
 from router.exchange import Exchange
 from router.protocols import openai_chat_in, openai_responses_out
 from router.protocols.openai_chat_stream import ChatStreamEncoder
-from router.serve import Codec, answer_translated, pass_through, serve
-from router.tokens import count_request
+from router.serve import Codec, answer_translated, pass_through, passes_through, serve
 
 CODEC = Codec(
     # OpenAI's own API speaks Chat; local servers do too, but are reached through the Chat target
@@ -37,15 +36,12 @@ async def _route(exchange: Exchange, request: Request) -> Response:
     body = await request.body()
     parsed, include_usage = openai_chat_in.parse_request(body)
     decision = exchange.decide(request, parsed)
-    provider = exchange.config.provider(decision.provider)
-    if provider.type == CODEC.native_type:
+    if passes_through(exchange, CODEC, decision):
         return await pass_through(exchange, CODEC, request, body, decision)
-    input_tokens = count_request(parsed)
-    exchange.record["input_tokens_estimate"] = input_tokens
     # Whether the stream ends with a usage chunk is this request's choice, not the endpoint's.
     encoder = functools.partial(ChatStreamEncoder, include_usage=include_usage)
     codec = dataclasses.replace(CODEC, new_stream_encoder=encoder)
-    return await answer_translated(exchange, codec, parsed, decision, input_tokens)
+    return await answer_translated(exchange, codec, parsed, decision)
 
 
 ROUTES = [Route("/v1/chat/completions", create_completion, methods=["POST"])]

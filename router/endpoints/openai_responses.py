@@ -19,8 +19,7 @@ from router.errors import InvalidRequest
 from router.exchange import Exchange
 from router.protocols import openai_responses, openai_responses_out
 from router.protocols.openai_responses_stream import ResponsesStreamEncoder
-from router.serve import Codec, answer_translated, pass_through, serve
-from router.tokens import count_request
+from router.serve import Codec, answer_translated, pass_through, passes_through, serve
 
 CODEC = Codec(
     native_type="openai",
@@ -47,8 +46,7 @@ async def _route(exchange: Exchange, request: Request) -> Response:
         decompressed(body, request.headers.get("content-encoding", "identity"))
     )
     decision = exchange.decide(request, parsed.request)
-    provider = exchange.config.provider(decision.provider)
-    if provider.type == CODEC.native_type:
+    if passes_through(exchange, CODEC, decision):
         # Compressed or not, OpenAI gets the bytes exactly as the client sent them.
         return await pass_through(exchange, CODEC, request, body, decision)
     if parsed.stateful:
@@ -56,10 +54,7 @@ async def _route(exchange: Exchange, request: Request) -> Response:
             f"{parsed.stateful} refers to a response stored by OpenAI, but this request is routed "
             f"to provider '{decision.provider}', which has none: send the whole conversation"
         )
-    input_tokens = count_request(parsed.request)
-    exchange.record["input_tokens_estimate"] = input_tokens
-    codec = _with_tools(parsed.tools)
-    return await answer_translated(exchange, codec, parsed.request, decision, input_tokens)
+    return await answer_translated(exchange, _with_tools(parsed.tools), parsed.request, decision)
 
 
 def _with_tools(tools: openai_responses_out.ToolNames) -> Codec:
