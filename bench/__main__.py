@@ -18,7 +18,8 @@ from pathlib import Path
 import httpx
 
 from bench import bridge_speed, classifier, measure, report, upstream, workload
-from bench.measure import CHAT_HEADERS, CLAUDE_CODE_HEADERS, Comparison, Target
+from bench.clients import CHAT_END, CHAT_HEADERS, CHAT_PATH, CLAUDE_CODE, CLIENTS, Client
+from bench.measure import Comparison, Target
 from bench.services import ForeignCpu, cligate_config, service
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -70,20 +71,27 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 def comparisons(
     load: workload.Workload, upstream_url: str, proxies: dict[str, str]
 ) -> list[Comparison]:
-    """Each proxied path against the direct request it stands in for."""
+    """Each proxied path against the direct request it stands in for, client by client."""
+    pairs: list[Comparison] = []
+    chats: dict[bytes, Target] = {}  # Chat body -> its direct target (clients may share one)
+    for client in CLIENTS:
+        body = load.bodies[client.protocol]
+        chat = chats.setdefault(body.chat, direct_chat(body.chat, client, upstream_url))
+        direct = client.target("direct", upstream_url, body.client)
+        cloud = client.target("cligate cloud", proxies["cloud"], body.client)
+        local = client.target("cligate local", proxies["local"], body.client)
+        pairs += [
+            Comparison(client.pass_through, direct, cloud),
+            Comparison(client.translated, chat, local),
+        ]
+    relay = CLAUDE_CODE.target("bare relay", proxies["relay"], load.bodies["anthropic"].client)
+    return [*pairs, Comparison(REFERENCE, pairs[0].direct, relay)]
 
-    def messages(name: str, base: str) -> Target:
-        url = f"{base}/v1/messages"
-        return Target(name, url, load.messages_body, CLAUDE_CODE_HEADERS, b"message_stop")
 
-    direct = messages("direct messages", upstream_url)
-    chat_url = f"{upstream_url}/v1/chat/completions"
-    chat = Target("direct chat", chat_url, load.chat_body, CHAT_HEADERS, b"[DONE]")
-    return [
-        Comparison("pass-through", direct, messages("cligate cloud", proxies["cloud"])),
-        Comparison("translated", chat, messages("cligate local", proxies["local"])),
-        Comparison(REFERENCE, direct, messages("bare relay", proxies["relay"])),
-    ]
+def direct_chat(body: bytes, client: Client, upstream_url: str) -> Target:
+    """The Chat request cligate's local route sends for ``client``, sent straight to the replay."""
+    name = f"direct chat (for {client.protocol})"
+    return Target(name, upstream_url + CHAT_PATH, body, CHAT_HEADERS, CHAT_END)
 
 
 def measure_latency(plan: Plan, load: workload.Workload) -> Latency:
@@ -131,13 +139,11 @@ def main(argv: list[str] | None = None) -> None:
         warmup=plan.warmup,
         repeats=plan.repeats,
         request=load.source,
-        request_bytes=len(load.messages_body),
-        chat_bytes=len(load.chat_body),
-        input_tokens=load.input_tokens,
-        stream_frames={
-            "anthropic": len(upstream.anthropic_stream()),
-            "chat": len(upstream.chat_stream()),
+        requests={
+            protocol: report.RequestSize(len(body.client), len(body.chat), body.input_tokens)
+            for protocol, body in load.bodies.items()
         },
+        stream_frames={name: len(frames()) for name, frames in upstream.STREAMS.items()},
         foreign_cpus=latency.foreign_cpus,
         cold_ttfb_ms=latency.cold_ttfb_ms,
     )

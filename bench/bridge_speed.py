@@ -1,11 +1,13 @@
 """Bridge throughput: a long Chat Completions stream through cligate's decode/encode path.
 
-Three stages are timed, in-process on one core, each best of N:
+For each client protocol's stream encoder (Anthropic for Claude Code, Responses for Codex,
+Gemini for Gemini CLI), three stages are timed, in-process on one core, each best of N:
 
-- ``codec``: ``StreamDecoder.feed`` then ``AnthropicStreamEncoder.feed`` per chunk (no asyncio).
+- ``codec``: the Chat ``StreamDecoder.feed`` then the encoder's ``feed`` per chunk (no asyncio).
 - ``bridge``: the same decoded events as an async iterator through ``router.bridge.bridge``.
-- ``from_bytes``: raw SSE bytes, one frame per read, through ``forward.chat_stream_events`` (the
-  SSE parser cligate uses) and ``bridge``: everything between the socket and the ASGI send.
+- ``from_bytes``: raw SSE bytes, one frame per read, through ``forward.stream_events`` (the SSE
+  parser and Chat decoder cligate uses) and ``bridge``: everything between the socket and the
+  ASGI send.
 
 The rate is upstream chunks processed per second.
 """
@@ -22,22 +24,37 @@ from dataclasses import dataclass
 import httpx
 
 from bench.upstream import chat_data_lines, chat_stream
+from bench.workload import LOCAL_MODEL
 from router import model as m
-from router.bridge import StreamOutcome, bridge
+from router.bridge import StreamEncoder, StreamOutcome, bridge
+from router.config import Provider
+from router.protocols import openai_chat
 from router.protocols.anthropic_stream import AnthropicStreamEncoder
+from router.protocols.gemini_stream import GeminiStreamEncoder
 from router.protocols.openai_chat import StreamDecoder
-from router.upstream.forward import chat_stream_events
+from router.protocols.openai_responses_stream import ResponsesStreamEncoder
+from router.upstream.forward import Call, stream_events
 
 CHUNKS = 20_000
 INPUT_TOKENS = 30_000
+NewEncoder = Callable[[], StreamEncoder]
+# Client protocol -> a fresh stream encoder, as its endpoint makes one per response.
+ENCODERS: dict[str, NewEncoder] = {
+    "anthropic": lambda: AnthropicStreamEncoder("msg_bench", LOCAL_MODEL),
+    "responses": lambda: ResponsesStreamEncoder("resp_bench", LOCAL_MODEL),
+    "gemini": lambda: GeminiStreamEncoder("bench", LOCAL_MODEL),
+}
+CHAT_CALL = Call(
+    "bench", Provider(type="openai-compatible", model=LOCAL_MODEL), LOCAL_MODEL, openai_chat.TARGET
+)
 
 
 @dataclass(frozen=True, slots=True)
 class BridgeResult:
     chunks: int
     best_of: int
-    # stage -> upstream chunks per second (best run)
-    rates: dict[str, float]
+    # encoder (client protocol) -> stage -> upstream chunks per second (best run)
+    rates: dict[str, dict[str, float]]
     cpu: int | None
 
 
@@ -49,12 +66,8 @@ def transcript(chunks: int = CHUNKS) -> list[bytes]:
     return head + body + tail
 
 
-def _encoder() -> AnthropicStreamEncoder:
-    return AnthropicStreamEncoder("msg_bench", "qwen2.5-coder:7b")
-
-
-def codec_once(lines: list[str]) -> int:
-    decoder, encoder = StreamDecoder(), _encoder()
+def codec_once(lines: list[str], new_encoder: NewEncoder) -> int:
+    decoder, encoder = StreamDecoder(), new_encoder()
     sent = len(encoder.start(INPUT_TOKENS))
     for data in lines:
         for event in decoder.feed(data):
@@ -75,13 +88,14 @@ async def _drain(frames: AsyncIterator[bytes]) -> int:
     return sum([len(frame) async for frame in frames])
 
 
-async def bridge_once(lines: list[str]) -> int:
-    events = _decoded(lines)
-    return await _drain(
-        bridge(
-            events, _encoder(), input_tokens=INPUT_TOKENS, output_cap=None, outcome=StreamOutcome()
-        )
-    )
+async def _bridged(events: AsyncIterator[m.StreamEvent], encoder: StreamEncoder) -> int:
+    outcome = StreamOutcome()
+    frames = bridge(events, encoder, input_tokens=INPUT_TOKENS, output_cap=None, outcome=outcome)
+    return await _drain(frames)
+
+
+async def bridge_once(lines: list[str], new_encoder: NewEncoder) -> int:
+    return await _bridged(_decoded(lines), new_encoder())
 
 
 async def _raw(frames: list[bytes]) -> AsyncIterator[bytes]:
@@ -89,16 +103,11 @@ async def _raw(frames: list[bytes]) -> AsyncIterator[bytes]:
         yield frame
 
 
-async def from_bytes_once(frames: list[bytes]) -> int:
+async def from_bytes_once(frames: list[bytes], new_encoder: NewEncoder) -> int:
     response = httpx.Response(
         200, headers={"content-type": "text/event-stream"}, content=_raw(frames)
     )
-    events = chat_stream_events(response, "bench")
-    return await _drain(
-        bridge(
-            events, _encoder(), input_tokens=INPUT_TOKENS, output_cap=None, outcome=StreamOutcome()
-        )
-    )
+    return await _bridged(stream_events(response, CHAT_CALL), new_encoder())
 
 
 def best_rate(chunks: int, once: Callable[[], object], best_of: int) -> float:
@@ -141,11 +150,26 @@ def measure(chunks: int = CHUNKS, best_of: int = 5) -> BridgeResult:
     lines = chat_data_lines(frames)
     with one_core() as cpu, _runner() as runner:
         rates = {
-            "codec": best_rate(chunks, lambda: codec_once(lines), best_of),
-            "bridge": best_rate(chunks, lambda: runner.run(bridge_once(lines)), best_of),
-            "from_bytes": best_rate(chunks, lambda: runner.run(from_bytes_once(frames)), best_of),
+            name: stage_rates(runner, frames, lines, new_encoder, best_of)
+            for name, new_encoder in ENCODERS.items()
         }
     return BridgeResult(chunks, best_of, rates, cpu)
+
+
+def stage_rates(
+    runner: asyncio.Runner,
+    frames: list[bytes],
+    lines: list[str],
+    new: NewEncoder,
+    best_of: int,
+) -> dict[str, float]:
+    """Upstream chunks per second through each stage, ending in the encoder ``new`` makes."""
+    chunks = len(frames)
+    return {
+        "codec": best_rate(chunks, lambda: codec_once(lines, new), best_of),
+        "bridge": best_rate(chunks, lambda: runner.run(bridge_once(lines, new)), best_of),
+        "from_bytes": best_rate(chunks, lambda: runner.run(from_bytes_once(frames, new)), best_of),
+    }
 
 
 if __name__ == "__main__":

@@ -15,16 +15,6 @@ from dataclasses import dataclass, field
 
 import httpx
 
-CLAUDE_CODE_HEADERS = {
-    "content-type": "application/json",
-    "anthropic-version": "2023-06-01",
-    "anthropic-beta": "claude-code-20250219,interleaved-thinking-2025-05-14",
-    "x-api-key": "sk-ant-bench-not-a-key",
-    "x-app": "cli",
-    "user-agent": "claude-cli/2.1.332 (external, sdk-cli)",
-}
-CHAT_HEADERS = {"content-type": "application/json"}
-
 
 @dataclass(frozen=True, slots=True)
 class Target:
@@ -32,7 +22,7 @@ class Target:
     url: str
     body: bytes
     headers: dict[str, str]
-    # Bytes the end of a complete response contains.
+    # Bytes the last SSE frame of a complete response contains.
     ends_with: bytes
 
 
@@ -74,17 +64,24 @@ def timed(client: httpx.Client, target: Target) -> Sample:
     """Send one request; time its first body chunk and its last byte."""
     start = time.perf_counter_ns()
     first: int | None = None
-    tail = b""
+    chunks: list[bytes] = []
     with client.stream("POST", target.url, content=target.body, headers=target.headers) as reply:
         for chunk in reply.iter_raw():
             if first is None:
                 first = time.perf_counter_ns()
-            tail = (tail + chunk)[-64:]
+            chunks.append(chunk)
         end = time.perf_counter_ns()
         status = reply.status_code
-    if status != 200 or first is None or target.ends_with not in tail:
-        raise BadResponse(f"{target.name}: HTTP {status}, stream ending {tail!r}")
+    last = last_frame(b"".join(chunks))
+    if status != 200 or first is None or target.ends_with not in last:
+        raise BadResponse(f"{target.name}: HTTP {status}, last frame {last[-300:]!r}")
     return Sample((first - start) / 1e6, (end - start) / 1e6)
+
+
+def last_frame(body: bytes) -> bytes:
+    """The last SSE frame of ``body`` (frames end in a blank line, LF or CRLF)."""
+    text = body.replace(b"\r\n", b"\n").rstrip(b"\n")
+    return text.rpartition(b"\n\n")[2]
 
 
 def rounds(client: httpx.Client, targets: Sequence[Target], count: int) -> dict[str, list[Sample]]:

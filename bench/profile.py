@@ -1,7 +1,8 @@
-"""Where cligate's time goes: ``python -m bench.profile [--route cloud|local]``.
+"""Where cligate's time goes: ``python -m bench.profile [--route cloud|local] [--client C]``.
 
-Serves one route against the replay upstream, sends the 30k-token request in a loop at
-concurrency 1 while ``py-spy`` samples the cligate process, then prints, per function, the time
+Serves one route against the replay upstream, sends one client's 30k-token request (Claude
+Code's by default; ``--client responses`` is Codex's, ``--client gemini`` Gemini CLI's) in a loop
+at concurrency 1 while ``py-spy`` samples the cligate process, then prints, per function, the time
 it was on the stack per request (inclusive and self). py-spy is not a cligate dependency:
 ``.venv/bin/pip install py-spy``. Sampling slows the process, so read the figures as shares.
 """
@@ -23,6 +24,7 @@ import httpx
 
 from bench import measure, workload
 from bench.__main__ import comparisons
+from bench.clients import CLIENTS
 from bench.services import cligate_config, service
 
 LINE_NUMBER = re.compile(r":\d+\)$")
@@ -44,6 +46,9 @@ class Profile:
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
     parser.add_argument("--route", choices=("cloud", "local"), default="cloud")
+    parser.add_argument(
+        "--client", choices=[client.protocol for client in CLIENTS], default="anthropic"
+    )
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=400, help="samples per second")
     parser.add_argument("--top", type=int, default=30)
@@ -95,11 +100,13 @@ def record(args: argparse.Namespace, py_spy: str, tmp: Path) -> Profile:
         replay = stack.enter_context(service("bench.upstream", [], tmp / "upstream.log"))
         config = cligate_config(tmp, replay.url, args.route)
         cligate = stack.enter_context(service("bench.proxy", [str(config)], tmp / "cligate.log"))
-        client = stack.enter_context(httpx.Client(timeout=30.0, trust_env=False))
+        http = stack.enter_context(httpx.Client(timeout=30.0, trust_env=False))
         proxies = {"cloud": cligate.url, "local": cligate.url, "relay": cligate.url}
-        pair = comparisons(load, replay.url, proxies)[0 if args.route == "cloud" else 1]
+        client = next(client for client in CLIENTS if client.protocol == args.client)
+        row = client.pass_through if args.route == "cloud" else client.translated
+        pair = next(p for p in comparisons(load, replay.url, proxies) if p.name == row)
         for _ in range(50):
-            measure.timed(client, pair.cligate)
+            measure.timed(http, pair.cligate)
         out = tmp / "profile.txt"
         command = [py_spy, "record", "-r", str(args.rate), "-d", str(args.seconds), "-f", "raw"]
         spy = subprocess.Popen(
@@ -109,7 +116,7 @@ def record(args: argparse.Namespace, py_spy: str, tmp: Path) -> Profile:
         )
         requests = 0
         while spy.poll() is None:
-            measure.timed(client, pair.cligate)
+            measure.timed(http, pair.cligate)
             requests += 1
     if spy.returncode != 0 or not out.exists():
         sys.exit("py-spy failed (it needs permission to ptrace the cligate process)")

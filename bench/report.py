@@ -13,18 +13,41 @@ from typing import Any
 
 from bench.bridge_speed import BridgeResult
 from bench.classifier import ClassifierResult
+from bench.clients import CLIENTS
 from bench.measure import RunResult, Stats
 
+PASS_THROUGH_TARGET_MS = 1.0
+TRANSLATED_TARGET_MS = 3.0
 # (comparison, metric) -> the most cligate may add at p50, in ms.
 LATENCY_TARGETS_MS: dict[tuple[str, str], float] = {
-    ("pass-through", "ttfb"): 1.0,
-    ("translated", "ttfb"): 3.0,
+    **{(client.pass_through, "ttfb"): PASS_THROUGH_TARGET_MS for client in CLIENTS},
+    **{(client.translated, "ttfb"): TRANSLATED_TARGET_MS for client in CLIENTS},
 }
+# Upstream chunks per second through bridge(), per client protocol's encoder, on one core.
 BRIDGE_TARGET = 20_000.0
+ENCODER_NAMES = {
+    "anthropic": "AnthropicStreamEncoder",
+    "responses": "ResponsesStreamEncoder",
+    "gemini": "GeminiStreamEncoder",
+}
+STREAM_NAMES = {
+    "anthropic": "Anthropic",
+    "chat": "Chat",
+    "responses": "Responses",
+    "gemini": "Gemini",
+}
 METRIC_NAMES = {"ttfb": "first byte", "total": "total"}
 STAT_FIELDS = tuple(Stats.__dataclass_fields__)
 # Other processes using more than this many CPUs on average make the figures suspect.
 BUSY_CPUS = 0.15
+
+
+@dataclass(frozen=True, slots=True)
+class RequestSize:
+    client_bytes: int
+    # the Chat body cligate's local route sends for it
+    chat_bytes: int
+    input_tokens: int
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,9 +58,8 @@ class Setup:
     warmup: int
     repeats: int
     request: str
-    request_bytes: int
-    chat_bytes: int
-    input_tokens: int
+    # client protocol -> its request
+    requests: dict[str, RequestSize]
     stream_frames: dict[str, int]
     # Average CPUs other processes used during the latency runs: other work skews the figures.
     foreign_cpus: float | None
@@ -88,16 +110,17 @@ def verdicts(latency: dict[str, Any], bridge: BridgeResult) -> list[dict[str, An
         out.append(
             {"what": what, "value": value, "limit": limit, "unit": "ms", "met": value <= limit}
         )
-    rate = bridge.rates["bridge"]
-    out.append(
-        {
-            "what": "bridge throughput",
-            "value": rate,
-            "limit": BRIDGE_TARGET,
-            "unit": "events/s",
-            "met": rate >= BRIDGE_TARGET,
-        }
-    )
+    for encoder, rates in bridge.rates.items():
+        rate = rates["bridge"]
+        out.append(
+            {
+                "what": f"bridge throughput, {ENCODER_NAMES[encoder]}",
+                "value": rate,
+                "limit": BRIDGE_TARGET,
+                "unit": "events/s",
+                "met": rate >= BRIDGE_TARGET,
+            }
+        )
     return out
 
 
@@ -145,11 +168,12 @@ def _intro(results: dict[str, Any]) -> list[str]:
         f"the median over the {runs} runs, (min…max) across runs. Added = proxied - direct, "
         "per round; the targets are sent in an order rotated each round.",
         "",
-        f"Request: {setup['request']}: {setup['request_bytes']:,} B Messages body "
-        f"(≈{setup['input_tokens']:,} tokens by cligate's count); {setup['chat_bytes']:,} B "
-        f"translated Chat body. Replayed streams (full speed, one write per frame): "
-        f"{setup['stream_frames']['anthropic']} Anthropic frames, "
-        f"{setup['stream_frames']['chat']} Chat frames, ≈200 output tokens each.",
+        f"Requests: {setup['request']} (Claude Code), and the same conversation as Codex and "
+        "Gemini CLI would send it (cligate's own translations of it):",
+        "",
+        *_request_rows(setup["requests"]),
+        "",
+        _streams(setup["stream_frames"]),
         "",
         f"Machine: {machine['platform']}, {machine['cpus']} CPUs, Python {machine['python']}. "
         f"{busy} Client, replay upstream, "
@@ -160,6 +184,25 @@ def _intro(results: dict[str, Any]) -> list[str]:
     ]
 
 
+def _streams(frames: dict[str, int]) -> str:
+    counts = ", ".join(f"{n} {STREAM_NAMES[name]} frames" for name, n in frames.items())
+    return f"Replayed streams (full speed, one write per frame, ≈200 output tokens each): {counts}."
+
+
+def _request_rows(requests: dict[str, dict[str, int]]) -> list[str]:
+    rows = [
+        "| client | body | ≈ input tokens (cligate's count) | translated Chat body |",
+        "|---|---|---|---|",
+    ]
+    for client in CLIENTS:
+        size = requests[client.protocol]
+        rows.append(
+            f"| {client.label} (`{client.path.partition('?')[0]}`) | {size['client_bytes']:,} B "
+            f"| {size['input_tokens']:,} | {size['chat_bytes']:,} B |"
+        )
+    return rows
+
+
 def _busy(foreign: float | None, cpus: int | None) -> str:
     if foreign is None:
         return "Other processes' CPU use was not measured."
@@ -168,19 +211,26 @@ def _busy(foreign: float | None, cpus: int | None) -> str:
 
 
 def _bridge_rows(bridge: dict[str, Any]) -> list[str]:
-    rates = bridge["rates"]
-    met = "yes" if rates["bridge"] >= BRIDGE_TARGET else "**no**"
     cpu = "pinned to one CPU" if bridge["cpu"] is not None else "one thread"
-    return [
+    rows = [
         f"## Bridge throughput ({bridge['chunks']:,} Chat chunks, best of {bridge['best_of']}, "
         f"{cpu})",
         "",
-        "| stage | upstream chunks/s | target | met |",
-        "|---|---|---|---|",
-        f"| StreamDecoder → AnthropicStreamEncoder | {rates['codec']:,.0f} | | |",
-        f"| bridge() over decoded events | {rates['bridge']:,.0f} "
+        "| encoder | stage | upstream chunks/s | target | met |",
+        "|---|---|---|---|---|",
+    ]
+    for encoder, rates in bridge["rates"].items():
+        rows += _encoder_rows(ENCODER_NAMES[encoder], rates)
+    return rows
+
+
+def _encoder_rows(encoder: str, rates: dict[str, float]) -> list[str]:
+    met = "yes" if rates["bridge"] >= BRIDGE_TARGET else "**no**"
+    return [
+        f"| {encoder} | StreamDecoder → encoder | {rates['codec']:,.0f} | | |",
+        f"| {encoder} | bridge() over decoded events | {rates['bridge']:,.0f} "
         f"| ≥ {BRIDGE_TARGET:,.0f} | {met} |",
-        f"| SSE bytes → chat_stream_events → bridge() | {rates['from_bytes']:,.0f} | | |",
+        f"| {encoder} | SSE bytes → stream_events → bridge() | {rates['from_bytes']:,.0f} | | |",
     ]
 
 

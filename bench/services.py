@@ -20,6 +20,8 @@ from bench import workload
 ROOT = Path(__file__).resolve().parents[1]
 START_TIMEOUT_S = 30.0
 PROC = Path("/proc")
+# Each app cligate recognises by its headers, and its cloud provider in the benchmark's config.
+APP_CLOUDS = {"claude-code": "anthropic", "codex": "openai", "gemini-cli": "gemini"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -74,10 +76,16 @@ def wait_ready(url: str, process: subprocess.Popen[bytes], log: Path) -> None:
 
 
 def cligate_config(tmp: Path, upstream_url: str, default: str) -> Path:
-    """A config whose claude-code app goes to ``default`` (cloud or local), both at the replay."""
+    """A config whose apps all go to ``default`` (cloud or local), every provider at the replay.
+
+    Each app's cloud provider speaks its own protocol (a pass-through); the local provider
+    speaks Chat Completions (a translation). No rules: every request takes its app's default.
+    """
     raw = {
         "providers": {
             "anthropic": {"type": "anthropic", "url": upstream_url},
+            "openai": {"type": "openai", "url": upstream_url},
+            "gemini": {"type": "gemini", "url": upstream_url},
             "llama": {
                 "type": "openai-compatible",
                 "url": f"{upstream_url}/v1",
@@ -86,7 +94,7 @@ def cligate_config(tmp: Path, upstream_url: str, default: str) -> Path:
             },
         },
         "local": "llama",
-        "apps": {"claude-code": {"default": default, "cloud": "anthropic"}},
+        "apps": {app: {"default": default, "cloud": cloud} for app, cloud in APP_CLOUDS.items()},
         "log": {"dir": str(tmp / f"state-{default}")},
     }
     path = tmp / f"cligate-{default}.yaml"

@@ -1,8 +1,11 @@
 """A replay upstream: recorded SSE streams served at full speed over raw asyncio HTTP/1.1.
 
-``POST /v1/messages`` replays the Anthropic fixture and ``POST /v1/chat/completions`` the Chat
-Completions fixture, each lengthened by repeating its content deltas. Every SSE frame goes out as
-its own chunk in its own write, so nothing is batched that a real server would not batch.
+``POST /v1/messages`` replays the Anthropic fixture, ``POST /v1/chat/completions`` the Chat
+Completions one, ``POST /v1/responses`` the OpenAI Responses one and
+``POST /v1beta/models/{model}:streamGenerateContent`` the Gemini one (any model, any query), each
+lengthened by repeating its content deltas as recorded (a Responses stream's repeated deltas keep
+their sequence numbers). Every SSE frame goes out as its own chunk in its own write, so nothing
+is batched that a real server would not batch.
 
 Run as ``python -m bench.upstream --fd N`` on a listening socket the parent bound.
 """
@@ -13,6 +16,7 @@ import argparse
 import asyncio
 import json
 import socket
+from collections.abc import Callable
 from pathlib import Path
 
 from router.tokens import count_text
@@ -20,6 +24,10 @@ from router.tokens import count_text
 FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
 ANTHROPIC_SSE = FIXTURES / "anthropic" / "stream_text.sse"
 CHAT_SSE = FIXTURES / "openai_chat" / "stream_text.sse"
+RESPONSES_SSE = FIXTURES / "openai_responses" / "stream_text.sse"
+GEMINI_SSE = FIXTURES / "gemini" / "stream_text.sse"
+GEMINI_PREFIX = b"/v1beta/models/"
+GEMINI_STREAM = b":streamGenerateContent"
 TARGET_OUTPUT_TOKENS = 200
 SSE_HEAD = (
     b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
@@ -45,9 +53,16 @@ def _frame_data(frame: bytes) -> str:
 
 
 def _delta_text(frame: bytes) -> str:
+    """The output text one frame carries, whichever of the four protocols it is in."""
     data = json.loads(_frame_data(frame))
-    if "delta" in data and isinstance(data["delta"], dict):
-        return str(data["delta"].get("text") or "")
+    delta = data.get("delta")
+    if isinstance(delta, dict):  # Anthropic
+        return str(delta.get("text") or "")
+    if isinstance(delta, str):  # Responses
+        return delta
+    if "candidates" in data:  # Gemini
+        parts = (data["candidates"][0].get("content") or {}).get("parts") or []
+        return "".join(str(part.get("text") or "") for part in parts)
     choices = data.get("choices") or [{}]
     return str((choices[0].get("delta") or {}).get("content") or "")
 
@@ -72,6 +87,26 @@ def chat_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
     return lengthen(frames, [b'"content":"' in f and b'"role"' not in f for f in frames], tokens)
 
 
+def responses_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
+    frames = sse_frames(RESPONSES_SSE)
+    return lengthen(frames, [b"event: response.output_text.delta" in f for f in frames], tokens)
+
+
+def gemini_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
+    """The last chunk carries ``finishReason`` (and text): the ones before it are repeated."""
+    frames = sse_frames(GEMINI_SSE)
+    return lengthen(frames, [b'"finishReason"' not in f for f in frames], tokens)
+
+
+# Each replayed stream by protocol, for the report.
+STREAMS: dict[str, Callable[[], list[bytes]]] = {
+    "anthropic": anthropic_stream,
+    "chat": chat_stream,
+    "responses": responses_stream,
+    "gemini": gemini_stream,
+}
+
+
 def chat_data_lines(frames: list[bytes]) -> list[str]:
     """The ``data:`` payload of each Chat frame, as the stream decoder receives it."""
     return [_frame_data(frame) for frame in frames]
@@ -87,7 +122,9 @@ class Replay:
         self.routes: dict[bytes, list[bytes]] = {
             b"/v1/messages": chunked(anthropic_stream()),
             b"/v1/chat/completions": chunked(chat_stream()),
+            b"/v1/responses": chunked(responses_stream()),
         }
+        self.gemini = chunked(gemini_stream())
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """One keep-alive connection: read each request whole, then replay its stream."""
@@ -102,8 +139,17 @@ class Replay:
         finally:
             writer.close()
 
+    def stream_for(self, method: bytes, target: bytes) -> list[bytes] | None:
+        """The chunks replayed for a request to ``target`` (path and query), if any."""
+        if method != b"POST":
+            return None
+        path = target.partition(b"?")[0]
+        if path.startswith(GEMINI_PREFIX) and path.endswith(GEMINI_STREAM):
+            return self.gemini
+        return self.routes.get(path)
+
     async def _answer(self, method: bytes, path: bytes, writer: asyncio.StreamWriter) -> None:
-        chunks = self.routes.get(path) if method == b"POST" else None
+        chunks = self.stream_for(method, path)
         if chunks is None:
             writer.write(OK_HEAD if path == b"/healthz" else NOT_FOUND)
             await writer.drain()
