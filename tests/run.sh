@@ -31,5 +31,5 @@ fi
 
 .venv/bin/ruff check .
 .venv/bin/ruff format --check .
-.venv/bin/mypy --strict router
+.venv/bin/mypy --strict router bench
 exec .venv/bin/pytest "$@"
