@@ -12,10 +12,10 @@ from dataclasses import dataclass, field
 from typing import Any, Literal
 
 from router.classify.features import Features
-from router.classify.route import DEFAULT_OUTPUT_RESERVE, ESTIMATE_MARGIN
 from router.classify.rules import evaluate
 from router.config import ROUTE_KEYWORDS, Config
 from router.prices import PriceTable
+from router.upstream.local import DEFAULT_OUTPUT_RESERVE, ESTIMATE_MARGIN
 
 Side = Literal["local", "cloud"]
 APP_DEFAULT = "app default"

@@ -14,6 +14,7 @@ from typing import Protocol
 
 from router import model as m
 from router.errors import CligateError, UpstreamError
+from router.heartbeat import Heartbeat
 from router.tokens import count_text
 
 
@@ -22,6 +23,9 @@ class StreamEncoder(Protocol):
     def feed(self, event: m.StreamEvent) -> bytes: ...
     def finish(self, finish: m.Finish, usage: m.Usage) -> bytes: ...
     def fail(self, error: CligateError) -> bytes: ...
+    def keepalive(self) -> bytes:
+        """What keeps the client waiting while the upstream is silent (b"" when nothing can)."""
+        ...
 
 
 @dataclass(slots=True)
@@ -33,6 +37,7 @@ class StreamOutcome:
     usage: m.Usage | None = None
     stop_reason: str | None = None
     error: str | None = None
+    load_ms: float | None = None
 
 
 @dataclass(slots=True)
@@ -59,7 +64,7 @@ def estimated_usage(input_tokens: int, produced: str, output_cap: int | None) ->
 
 
 async def bridge(
-    events: AsyncIterator[m.StreamEvent],
+    events: AsyncIterator[m.StreamEvent | Heartbeat],
     encoder: StreamEncoder,
     *,
     input_tokens: int,
@@ -70,9 +75,14 @@ async def bridge(
     output = _Output()
     try:
         async for event in events:
+            if isinstance(event, Heartbeat):
+                if beat := encoder.keepalive():
+                    yield beat
+                continue
             if isinstance(event, m.Finish):
                 usage = event.usage or output.estimate(input_tokens, output_cap)
                 outcome.usage, outcome.stop_reason = usage, event.reason
+                outcome.load_ms = event.load_ms
                 yield encoder.finish(event, usage)
                 return
             output.observe(event)

@@ -11,9 +11,10 @@ from starlette.requests import Request
 
 from router.bridge import StreamOutcome
 from router.classify.apps import identify
-from router.classify.route import Decision, RouteContext, decide
+from router.classify.route import Decision, RouteContext, decide, failover
 from router.config import Config, ProviderType
-from router.errors import InvalidRequest
+from router.errors import CligateError, InvalidRequest
+from router.failover import fails_over, takes_provider_down
 from router.model import Request as NeutralRequest
 from router.runtime import Runtime, runtime_of
 
@@ -30,6 +31,8 @@ class Exchange:
     record: dict[str, Any] = field(default_factory=dict)
     decision: Decision | None = None
     _logged: bool = False
+    # What the decision was made from, kept to make it again on failover.
+    _routed: tuple[NeutralRequest, RouteContext] | None = None
 
     @classmethod
     def begin(cls, request: Request, *, default_app: str, native_type: ProviderType) -> Exchange:
@@ -47,11 +50,38 @@ class Exchange:
         if problem := state.get("session_problem"):
             raise InvalidRequest(problem)
         overrides = state.get("session") or self.runtime.overrides
-        health = self.runtime.health
-        context = RouteContext(self.app, self.native_type, overrides, health.is_down)
+        runtime = self.runtime
+        context = RouteContext(
+            self.app,
+            self.native_type,
+            overrides,
+            runtime.health.is_down,
+            runtime.local_models.window,
+        )
         self.decision = decide(parsed, context, self.config)
+        self._routed = (parsed, context)
         self.record.update(requested_model=parsed.model, stream=parsed.stream)
         self.note(list(parsed.notes))
+        return self.decision
+
+    def fail_over(self, error: CligateError) -> Decision | None:
+        """The cloud decision to retry with after ``error``, or None when it stays an error."""
+        if self.decision is None or self._routed is None:
+            return None
+        failed = self.decision
+        if not fails_over(self.config.provider(failed.provider), error):
+            return None
+        if takes_provider_down(error):
+            # Later requests go elsewhere (the local_health guard) until a re-check succeeds.
+            self.runtime.health.mark_down(failed.provider)
+        try:
+            self.decision = failover(failed, *self._routed, self.config, error.message)
+        except InvalidRequest:
+            return None  # no cloud route configured: the client gets the local error
+        self.record["failover"] = {
+            "from": f"{failed.provider}/{failed.model}",
+            "reason": error.message,
+        }
         return self.decision
 
     def note(self, notes: list[str]) -> None:
@@ -95,4 +125,5 @@ class Exchange:
                 input_tokens=usage.input_tokens if usage else None,
                 output_tokens=usage.output_tokens if usage else None,
                 stop_reason=outcome.stop_reason,
+                load_ms=outcome.load_ms,
             )

@@ -117,6 +117,8 @@ class Response:
     # None when the provider reported none; cligate estimates it before answering.
     usage: Usage | None
     stop_sequence: str | None = None
+    # Milliseconds the provider spent loading the model first (local servers report it).
+    load_ms: float | None = None
 
 
 # Stream events: what a decoded upstream stream yields, whatever its protocol.
@@ -149,6 +151,8 @@ class Finish:
     reason: StopReason
     usage: Usage | None = None
     stop_sequence: str | None = None
+    # Milliseconds the provider spent loading the model first (local servers report it).
+    load_ms: float | None = None
 
 
 StreamEvent = TextDelta | ThinkingDelta | ToolCallDelta | Finish

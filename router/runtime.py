@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import secrets
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import httpx
 from starlette.requests import Request
@@ -13,6 +13,7 @@ from router.classify.route import Overrides
 from router.config import Config
 from router.decisions import DecisionLog
 from router.upstream.health import ProviderHealth
+from router.upstream.local import LocalModels
 
 
 @dataclass(slots=True)
@@ -22,6 +23,7 @@ class Runtime:
     overrides: Overrides
     decisions: DecisionLog
     health: ProviderHealth
+    local_models: LocalModels = field(default_factory=LocalModels)
 
 
 def runtime_of(request: Request) -> Runtime:

@@ -6,8 +6,9 @@ here is the same for every protocol, so adding a protocol adds no second copy of
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -25,13 +26,16 @@ from router.errors import (
     ContextLengthExceeded,
     InvalidRequest,
     UpstreamError,
-    UpstreamUnavailable,
+    upstream_status_error,
 )
 from router.exchange import Exchange
+from router.failover import takes_provider_down
+from router.heartbeat import until_first_item
+from router.protocols.wire import error_payload
 from router.targets import target_for
 from router.tokens import count_request
 from router.upstream import forward
-from router.upstream.local import output_budget
+from router.upstream.local import output_budget, window_of
 from router.upstream.providers import HOP_BY_HOP
 
 log = structlog.get_logger("cligate")
@@ -54,6 +58,12 @@ class Codec:
 
 
 Handler = Callable[[Exchange], Awaitable[Response]]
+Responder = Callable[[Decision], Awaitable[Response]]
+# How long a stream waits for its provider before the client gets its response headers and
+# keep-alives instead: a local model that has to load first can take tens of seconds. Failover
+# is possible only before that moment.
+COMMIT_AFTER_S = 2.0
+HEARTBEAT_EVERY_S = 5.0
 
 
 async def serve(request: Request, codec: Codec, handler: Handler) -> Response:
@@ -67,6 +77,25 @@ async def serve(request: Request, codec: Codec, handler: Handler) -> Response:
         log.exception("unexpected error", request_id=exchange.request_id)
         internal = UpstreamError("cligate failed internally; see its log", status=500)
         return error_response(exchange, codec, internal)
+
+
+async def with_failover(exchange: Exchange, decision: Decision, respond: Responder) -> Response:
+    """``respond(decision)``; if its local provider fails before a byte went out, the app's cloud
+    route answers instead, and the decision log says so."""
+    try:
+        return await respond(decision)
+    except CligateError as error:
+        fallback = exchange.fail_over(error)
+        if fallback is None:
+            raise
+        log.warning("failover", id=exchange.request_id, failed=decision.provider, why=error.message)
+        try:
+            return await respond(fallback)
+        except CligateError as second:
+            # The local error stays what the client acts on (it compacts on overflow, retries
+            # on 529); the cloud's failure is told beside it.
+            error.message += f" (failover to '{fallback.provider}' failed too: {second.message})"
+            raise error from second
 
 
 def error_response(exchange: Exchange, codec: Codec, error: CligateError) -> Response:
@@ -118,36 +147,67 @@ async def answer_translated(
             f"route '{decision.route}' leads to provider '{decision.provider}' ({provider.type}), "
             "which cannot be reached from this protocol yet"
         )
-    budget = parsed.max_tokens
-    if provider.is_local:
-        budget = output_budget(parsed.max_tokens, input_tokens, provider)
-    body, notes = target.encode_request(
-        parsed, model=decision.model, max_tokens=budget, stream=parsed.stream
-    )
-    exchange.note(notes)
     call = forward.Call(decision.provider, provider, decision.model, target)
+    budget, body = _encode(exchange, call, parsed, input_tokens)
     work = _Translated(exchange, codec, call, body, budget, input_tokens)
     try:
         return await (_stream(work) if parsed.stream else _complete(work))
-    except UpstreamUnavailable:
-        # Later requests go elsewhere (the local_health guard) until the mark expires.
-        exchange.runtime.health.mark_down(decision.provider)
-        raise
     except ContextLengthExceeded as error:
         if error.limit is not None:
             raise
         # Servers word overflow each their own way; clients need the numbers in theirs.
-        raise ContextLengthExceeded(input_tokens, provider.context_window, error.message) from error
+        window = window_of(provider, exchange.runtime.local_models.window(call.name, call.model))
+        raise ContextLengthExceeded(input_tokens, window, error.message) from error
+
+
+def _encode(
+    exchange: Exchange, call: forward.Call, parsed: m.Request, input_tokens: int
+) -> tuple[int | None, dict[str, Any]]:
+    """The output budget and the body for the provider; a local one is sized to the request."""
+    provider, target = call.provider, call.target
+    if not provider.is_local:
+        body, notes = target.encode_request(
+            parsed, model=call.model, max_tokens=parsed.max_tokens, stream=parsed.stream
+        )
+        exchange.note(notes)
+        return parsed.max_tokens, body
+    models = exchange.runtime.local_models
+    window = models.window(call.name, call.model)
+    budget = output_budget(parsed.max_tokens, input_tokens, provider, window)
+    body, notes = target.encode_request(
+        parsed, model=call.model, max_tokens=budget, stream=parsed.stream
+    )
+    exchange.note(notes)
+    if target.with_local_settings is not None:
+        settings = models.settings(call.name, provider, call.model, input_tokens, budget)
+        body = target.with_local_settings(body, settings)
+        exchange.record["num_ctx"] = settings.num_ctx
+    return budget, body
 
 
 async def _stream(work: _Translated) -> Response:
+    """Stream the answer; a provider that is slow to start (loading) gets heartbeats meanwhile."""
     exchange = work.exchange
-    upstream = await forward.open_stream(exchange.runtime.transport, work.call, work.body)
+    opening = asyncio.ensure_future(
+        forward.open_stream(exchange.runtime.transport, work.call, work.body)
+    )
+    try:
+        await asyncio.wait({opening}, timeout=COMMIT_AFTER_S)
+    except BaseException:
+        opening.cancel()
+        raise
+    if opening.done():
+        opening.result()  # an error before the first byte: an HTTP error, or failover
     response_id = work.codec.response_id(exchange.request_id)
     encoder = work.codec.new_stream_encoder(response_id, work.call.model)
     outcome = StreamOutcome(started=exchange.started)
+    events = until_first_item(
+        _events_once_open(opening, work.call, exchange),
+        HEARTBEAT_EVERY_S,
+        beat_at_once=not opening.done(),
+    )
     frames = bridge(
-        forward.stream_events(upstream, work.call),
+        events,
         encoder,
         input_tokens=work.input_tokens,
         output_cap=work.output_budget,
@@ -156,6 +216,20 @@ async def _stream(work: _Translated) -> Response:
     return StreamingResponse(
         exchange.logged_stream(frames, outcome), media_type="text/event-stream", headers=SSE_HEADERS
     )
+
+
+async def _events_once_open(
+    opening: asyncio.Future[httpx.Response], call: forward.Call, exchange: Exchange
+) -> AsyncGenerator[m.StreamEvent, None]:
+    try:
+        upstream = await opening
+    except CligateError as error:
+        # Too late to fail over, but not to spare the next requests a dead provider.
+        if call.provider.is_local and takes_provider_down(error):
+            exchange.runtime.health.mark_down(call.name)
+        raise
+    async for event in forward.stream_events(upstream, call):
+        yield event
 
 
 async def _complete(work: _Translated) -> Response:
@@ -169,7 +243,12 @@ async def _complete(work: _Translated) -> Response:
     response = dataclasses.replace(
         decoded, id=work.codec.response_id(exchange.request_id), model=work.call.model, usage=usage
     )
-    exchange.finish(200, input_tokens=usage.input_tokens, output_tokens=usage.output_tokens)
+    exchange.finish(
+        200,
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        load_ms=decoded.load_ms,
+    )
     return JSONResponse(work.codec.encode_response(response))
 
 
@@ -187,6 +266,12 @@ async def pass_through(
         headers=request.headers,
         body=body,
     )
+    if upstream.status_code >= 500 and exchange.config.provider(decision.provider).is_local:
+        # Raised rather than relayed, so that it can fail over to the cloud.
+        payload = error_payload(await upstream.aread())
+        await upstream.aclose()
+        detail = payload.get("message") if isinstance(payload, dict) else payload
+        raise upstream_status_error(decision.provider, upstream.status_code, str(detail))
     outcome = StreamOutcome(started=exchange.started)
     relayed = _relay(upstream, codec, decision.provider, outcome)
     response = StreamingResponse(

@@ -8,13 +8,19 @@ is passed through untouched instead.
 from __future__ import annotations
 
 from router.config import Provider
-from router.protocols import anthropic_target, gemini_target, openai_chat, openai_responses_target
+from router.protocols import (
+    anthropic_target,
+    gemini_target,
+    ollama,
+    openai_chat,
+    openai_responses_target,
+)
 from router.protocols.target import Target
 
 # Provider type -> how to translate for it. Protocols are added here as their modules land.
 TARGETS: dict[str, Target] = {
     "openai-compatible": openai_chat.TARGET,
-    "ollama": openai_chat.TARGET,
+    "ollama": ollama.TARGET,
     # Only clients of other protocols get here: an Anthropic client's request is passed through.
     "anthropic": anthropic_target.TARGET,
     "gemini": gemini_target.TARGET,

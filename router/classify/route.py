@@ -7,6 +7,7 @@ decision exactly.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -17,11 +18,7 @@ from router.config import Config, ProviderType, check_route
 from router.errors import InvalidRequest
 from router.model import Request
 from router.tokens import count_messages
-
-# tiktoken's counts estimate another tokenizer's: leave room for the difference.
-ESTIMATE_MARGIN = 1.1
-# Output room a local request needs when neither the client nor the provider says less.
-DEFAULT_OUTPUT_RESERVE = 4096
+from router.upstream.local import DEFAULT_OUTPUT_RESERVE, ESTIMATE_MARGIN, window_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +37,8 @@ class RouteContext:
     overrides: Overrides = Overrides()
     # Whether a provider is known to be down right now (health is gathered elsewhere).
     is_down: Callable[[str], bool] = field(default=lambda _name: False)
+    # A local model's window as discovery found it, by provider and model name.
+    discovered_window: Callable[[str, str], int | None] = field(default=lambda _p, _m: None)
 
 
 @dataclass(frozen=True, slots=True)
@@ -87,6 +86,22 @@ def decide(request: Request, context: RouteContext, config: Config) -> Decision:
     return Decision(route, provider, model, rule, reason, features, trace, guards)
 
 
+def failover(
+    decision: Decision, request: Request, context: RouteContext, config: Config, reason: str
+) -> Decision:
+    """``decision`` moved to the app's cloud route after its local provider failed (``reason``)."""
+    provider, model = resolve("cloud", request, context, config)
+    guard = Guard("failover", False, f"'{decision.provider}' failed before answering: {reason}")
+    return dataclasses.replace(
+        decision,
+        route="cloud",
+        provider=provider,
+        model=model,
+        reason=f"'{decision.provider}' failed, so cloud instead of {decision.reason}",
+        guards=(*decision.guards, guard),
+    )
+
+
 def _choose(
     features: Features, context: RouteContext, config: Config
 ) -> tuple[str, str | None, str, tuple[RuleVerdict, ...]]:
@@ -121,7 +136,7 @@ def _guard(
             f"local routing is switched {'on' if config.local_routing else 'off'}",
         ),
         Guard("local_health", not down, f"local provider '{local}' is {'down' if down else 'up'}"),
-        _window_guard(local, request, turn, features, config),
+        _window_guard(spec, request, turn, features, context, config),
     )
     for check in checks:
         guards.append(check)
@@ -139,11 +154,19 @@ def _turn_guard(turn: Turn) -> Guard:
 
 
 def _window_guard(
-    local: str, request: Request, turn: Turn, features: Features, config: Config
+    spec: str,
+    request: Request,
+    turn: Turn,
+    features: Features,
+    context: RouteContext,
+    config: Config,
 ) -> Guard:
+    local, model = resolve(spec, request, context, config)
     provider = config.providers[local]
-    if provider.context_window is None:
-        return Guard("context_window", True, f"'{local}' has no context_window set: not checked")
+    window = window_of(provider, context.discovered_window(local, model))
+    if window is None:
+        detail = f"the window of '{local}/{model}' is unknown (set context_window): not checked"
+        return Guard("context_window", True, detail)
     later = request.messages[len(turn.messages) :]
     full_input = features.input_tokens + count_messages(later)
     reserve = min(
@@ -151,10 +174,8 @@ def _window_guard(
         provider.max_output_tokens or DEFAULT_OUTPUT_RESERVE,
     )
     needed = int(full_input * ESTIMATE_MARGIN) + reserve
-    fits = needed <= provider.context_window
-    detail = (
-        f"needs ~{needed} tokens ({full_input} in + {reserve} out) of {provider.context_window}"
-    )
+    fits = needed <= window
+    detail = f"needs ~{needed} tokens ({full_input} in + {reserve} out) of {window}"
     return Guard("context_window", fits, detail)
 
 

@@ -8,11 +8,19 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from router.classify.route import Decision
 from router.exchange import Exchange
 from router.protocols import anthropic
 from router.protocols.anthropic_stream import AnthropicStreamEncoder
 from router.runtime import runtime_of
-from router.serve import Codec, answer_translated, pass_through, passes_through, serve
+from router.serve import (
+    Codec,
+    answer_translated,
+    pass_through,
+    passes_through,
+    serve,
+    with_failover,
+)
 
 CODEC = Codec(
     native_type="anthropic",
@@ -45,11 +53,14 @@ async def list_models(request: Request) -> Response:
 async def _route(exchange: Exchange, request: Request, *, for_count: bool) -> Response:
     body = await request.body()
     parsed = anthropic.parse_request(body, for_count=for_count)
-    decision = exchange.decide(request, parsed)
-    if passes_through(exchange, CODEC, decision):
-        return await pass_through(exchange, CODEC, request, body, decision)
     count = anthropic.encode_count if for_count else None
-    return await answer_translated(exchange, CODEC, parsed, decision, count=count)
+
+    async def respond(decision: Decision) -> Response:
+        if passes_through(exchange, CODEC, decision):
+            return await pass_through(exchange, CODEC, request, body, decision)
+        return await answer_translated(exchange, CODEC, parsed, decision, count=count)
+
+    return await with_failover(exchange, exchange.decide(request, parsed), respond)
 
 
 # Plain Starlette routes: FastAPI's per-request dependency machinery costs ~0.1 ms (bench/),

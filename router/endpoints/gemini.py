@@ -10,11 +10,20 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from router.classify.route import Decision
 from router.errors import NotFound
 from router.exchange import Exchange
 from router.protocols import gemini, gemini_stream
 from router.protocols.gemini_stream import GeminiStreamEncoder
-from router.serve import Codec, Handler, answer_translated, pass_through, passes_through, serve
+from router.serve import (
+    Codec,
+    Handler,
+    answer_translated,
+    pass_through,
+    passes_through,
+    serve,
+    with_failover,
+)
 
 CODEC = Codec(
     native_type="gemini",
@@ -51,11 +60,14 @@ async def _route(exchange: Exchange, request: Request, model: str, method: str) 
     else:
         stream = method == "streamGenerateContent"
         parsed = gemini.parse_request(body, model=model, stream=stream)
-    decision = exchange.decide(request, parsed)
-    if passes_through(exchange, CODEC, decision):
-        return await pass_through(exchange, CODEC, request, body, decision)
     count = gemini.encode_count if method == "countTokens" else None
-    return await answer_translated(exchange, CODEC, parsed, decision, count=count)
+
+    async def respond(decision: Decision) -> Response:
+        if passes_through(exchange, CODEC, decision):
+            return await pass_through(exchange, CODEC, request, body, decision)
+        return await answer_translated(exchange, CODEC, parsed, decision, count=count)
+
+    return await with_failover(exchange, exchange.decide(request, parsed), respond)
 
 
 async def unknown_path(request: Request) -> Response:

@@ -9,10 +9,18 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from router.classify.route import Decision
 from router.exchange import Exchange
 from router.protocols import openai_chat_in, openai_responses_out
 from router.protocols.openai_chat_stream import ChatStreamEncoder
-from router.serve import Codec, answer_translated, pass_through, passes_through, serve
+from router.serve import (
+    Codec,
+    answer_translated,
+    pass_through,
+    passes_through,
+    serve,
+    with_failover,
+)
 
 CODEC = Codec(
     # OpenAI's own API speaks Chat; local servers do too, but are reached through the Chat target
@@ -35,13 +43,16 @@ async def create_completion(request: Request) -> Response:
 async def _route(exchange: Exchange, request: Request) -> Response:
     body = await request.body()
     parsed, include_usage = openai_chat_in.parse_request(body)
-    decision = exchange.decide(request, parsed)
-    if passes_through(exchange, CODEC, decision):
-        return await pass_through(exchange, CODEC, request, body, decision)
     # Whether the stream ends with a usage chunk is this request's choice, not the endpoint's.
     encoder = functools.partial(ChatStreamEncoder, include_usage=include_usage)
     codec = dataclasses.replace(CODEC, new_stream_encoder=encoder)
-    return await answer_translated(exchange, codec, parsed, decision)
+
+    async def respond(decision: Decision) -> Response:
+        if passes_through(exchange, CODEC, decision):
+            return await pass_through(exchange, CODEC, request, body, decision)
+        return await answer_translated(exchange, codec, parsed, decision)
+
+    return await with_failover(exchange, exchange.decide(request, parsed), respond)
 
 
 ROUTES = [Route("/v1/chat/completions", create_completion, methods=["POST"])]

@@ -15,11 +15,19 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket
 
+from router.classify.route import Decision
 from router.errors import InvalidRequest
 from router.exchange import Exchange
 from router.protocols import openai_responses, openai_responses_out
 from router.protocols.openai_responses_stream import ResponsesStreamEncoder
-from router.serve import Codec, answer_translated, pass_through, passes_through, serve
+from router.serve import (
+    Codec,
+    answer_translated,
+    pass_through,
+    passes_through,
+    serve,
+    with_failover,
+)
 
 CODEC = Codec(
     native_type="openai",
@@ -45,16 +53,21 @@ async def _route(exchange: Exchange, request: Request) -> Response:
     parsed = openai_responses.parse_request(
         decompressed(body, request.headers.get("content-encoding", "identity"))
     )
-    decision = exchange.decide(request, parsed.request)
-    if passes_through(exchange, CODEC, decision):
-        # Compressed or not, OpenAI gets the bytes exactly as the client sent them.
-        return await pass_through(exchange, CODEC, request, body, decision)
-    if parsed.stateful:
-        raise InvalidRequest(
-            f"{parsed.stateful} refers to a response stored by OpenAI, but this request is routed "
-            f"to provider '{decision.provider}', which has none: send the whole conversation"
-        )
-    return await answer_translated(exchange, _with_tools(parsed.tools), parsed.request, decision)
+
+    async def respond(decision: Decision) -> Response:
+        if passes_through(exchange, CODEC, decision):
+            # Compressed or not, OpenAI gets the bytes exactly as the client sent them.
+            return await pass_through(exchange, CODEC, request, body, decision)
+        if parsed.stateful:
+            raise InvalidRequest(
+                f"{parsed.stateful} refers to a response stored by OpenAI, but this request is "
+                f"routed to provider '{decision.provider}', which has none: send the whole "
+                "conversation"
+            )
+        codec = _with_tools(parsed.tools)
+        return await answer_translated(exchange, codec, parsed.request, decision)
+
+    return await with_failover(exchange, exchange.decide(request, parsed.request), respond)
 
 
 def _with_tools(tools: openai_responses_out.ToolNames) -> Codec:

@@ -122,6 +122,11 @@ class GeminiStreamEncoder:
         self._pending.clear()
         return self._frame(held, finish=finish.reason, usage=usage)
 
+    def keepalive(self) -> bytes:
+        # Nothing: Google's SDKs read any line that is not ``data:`` as JSON and fail on an SSE
+        # comment, and an empty chunk would be shown as an empty answer.
+        return b""
+
     def fail(self, error: CligateError) -> bytes:
         return encode_error_event(error)
 

@@ -19,6 +19,7 @@ from router.protocols.openai_chat_in import (
     encode_usage,
     sse_data,
 )
+from router.protocols.wire import SSE_KEEPALIVE
 
 DONE = b"data: [DONE]\n\n"
 
@@ -50,6 +51,9 @@ class ChatStreamEncoder:
         if self._include_usage:
             frames += sse_data({**self._head(), "choices": [], "usage": encode_usage(usage)})
         return frames + DONE
+
+    def keepalive(self) -> bytes:
+        return SSE_KEEPALIVE
 
     def fail(self, error: CligateError) -> bytes:
         """The error chunk, and no ``[DONE]``: a stream that ends without it did not complete."""

@@ -17,6 +17,7 @@ from router import model as m
 from router.errors import CligateError
 from router.protocols import openai_responses_out as r
 from router.protocols.anthropic import sse_frame
+from router.protocols.wire import SSE_KEEPALIVE
 
 _Kind = Literal["message", "reasoning", "function", "custom"]
 
@@ -69,6 +70,9 @@ class ResponsesStreamEncoder:
         frames = self._close_all("completed" if status == "completed" else "incomplete")
         response = self._response(status, usage=usage, incomplete=incomplete)
         return frames + self._event("response.completed", response=response)
+
+    def keepalive(self) -> bytes:
+        return SSE_KEEPALIVE
 
     def fail(self, error: CligateError) -> bytes:
         """Finish what is open as incomplete, then ``response.failed`` with the error."""

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Literal, Protocol
 
 from router import model as m
 from router.config import Provider
@@ -26,6 +26,16 @@ class StreamDecoder(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
+class LocalSettings:
+    """What a local server is told beside the request, where its protocol can carry it."""
+
+    num_ctx: int | None = None
+    """Context size to load the model with: the request's input plus its output, rounded up."""
+    keep_alive: str | None = None
+    """How long the server keeps the model loaded afterwards (the provider's ``keep_warm``)."""
+
+
+@dataclass(frozen=True, slots=True)
 class Target:
     encode_request: Callable[..., tuple[dict[str, Any], list[str]]]
     """(request, *, model, max_tokens, stream) -> (body, notes on what was dropped)."""
@@ -38,3 +48,7 @@ class Target:
     new_stream_decoder: Callable[[], StreamDecoder]
     error_from_body: Callable[..., CligateError]
     """(status, body bytes, *, provider) -> the error to give the client."""
+    stream_format: Literal["sse", "ndjson"] = "sse"
+    """How streamed answers are framed: Server-Sent Events, or one JSON object per line."""
+    with_local_settings: Callable[[dict[str, Any], LocalSettings], dict[str, Any]] | None = None
+    """(body, settings) -> body carrying them; None when the protocol has no way to say them."""

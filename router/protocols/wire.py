@@ -18,6 +18,10 @@ class Wire(BaseModel):
     model_config = ConfigDict(extra="allow")
 
 
+# An SSE comment: ignored by every conforming parser, it keeps an idle connection alive.
+SSE_KEEPALIVE = b": keepalive\n\n"
+
+
 def parse_body(model: type[_Model], body: bytes) -> _Model:
     """``body`` validated as ``model``; a mistake becomes an ``InvalidRequest`` naming where."""
     try:

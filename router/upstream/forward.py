@@ -22,6 +22,8 @@ from router.upstream.providers import (
     with_configured_key,
 )
 
+_STREAM_CONTENT_TYPES = {"sse": "text/event-stream", "ndjson": "application/x-ndjson"}
+
 
 @dataclass(frozen=True, slots=True)
 class Call:
@@ -96,9 +98,10 @@ async def open_stream(
 ) -> httpx.Response:
     """Start a streamed answer; errors before the first byte are raised here, not streamed."""
     response = await _open(transport, call, body, stream=True)
-    if "text/event-stream" not in response.headers.get("content-type", ""):
+    expected = _STREAM_CONTENT_TYPES[call.target.stream_format]
+    if expected not in response.headers.get("content-type", ""):
         await response.aclose()
-        raise UpstreamError(f"provider '{call.name}' did not answer with an event stream")
+        raise UpstreamError(f"provider '{call.name}' did not answer with {expected}")
     return response
 
 
@@ -106,16 +109,27 @@ async def stream_events(response: httpx.Response, call: Call) -> AsyncIterator[m
     """Neutral events from an open stream, ending with its ``Finish``."""
     decoder = call.target.new_stream_decoder()
     try:
-        async for sse in EventSource(response).aiter_sse():
-            for event in decoder.feed(sse.data):
+        async for data in _payloads(response, call.target.stream_format):
+            for event in decoder.feed(data):
                 yield event
-            if sse.data == "[DONE]":
+            if data == "[DONE]":
                 break
     except (httpx.TransportError, SSEError) as exc:
         raise UpstreamError(f"provider '{call.name}' broke off the stream") from exc
     finally:
         await close_shielded(response)
     yield decoder.finish()
+
+
+async def _payloads(response: httpx.Response, stream_format: str) -> AsyncIterator[str]:
+    """Each event's payload: an SSE ``data`` field, or one NDJSON line."""
+    if stream_format == "sse":
+        async for sse in EventSource(response).aiter_sse():
+            yield sse.data
+        return
+    async for line in response.aiter_lines():
+        if line.strip():
+            yield line
 
 
 async def _open(

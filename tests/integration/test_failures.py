@@ -76,16 +76,44 @@ def test_unknown_local_model(scripted_local: RunningProxy, upstream: StandIn) ->
     _still_serving(scripted_local, upstream)
 
 
-def test_local_server_down(tmp_path: Path, upstream: StandIn) -> None:
+def _closed_port_url() -> str:
     with socket.socket() as closed:
         closed.bind(("127.0.0.1", 0))
-        dead_url = f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
-    with run_proxy(make_config(tmp_path, local_url=dead_url)) as proxy:
+        return f"http://127.0.0.1:{closed.getsockname()[1]}/v1"
+
+
+def test_local_server_down_fails_over_to_the_cloud(tmp_path: Path, upstream: StandIn) -> None:
+    config = make_config(tmp_path, local_url=_closed_port_url(), anthropic_url=upstream.url)
+    with run_proxy(config) as proxy:
+        upstream.enqueue(json_reply(200, FIXTURES / "anthropic/message.json"))
+        first = sdk(proxy).messages.create(**VALID)  # type: ignore[call-overload]
+        assert first.content
+        decision = proxy.decisions()[0]
+        assert (decision["route"], decision["provider"], decision["status"]) == (
+            "cloud",
+            "anthropic",
+            200,
+        )
+        assert decision["failover"]["from"] == "llama/qwen2.5-coder:7b"
+        assert "cannot reach provider 'llama'" in decision["failover"]["reason"]
+        # The provider is now marked down: the next request goes to the cloud without trying.
+        upstream.enqueue(sse_reply("anthropic/stream_text.sse"))
+        _post(proxy, {**VALID, "stream": True}).raise_for_status()
+        second = proxy.decisions()[1]
+        assert "failover" not in second
+        health = next(g for g in second["guards"] if g["guard"] == "local_health")
+        assert not health["passed"]
+
+
+def test_local_and_cloud_down_names_both(tmp_path: Path) -> None:
+    with run_proxy(make_config(tmp_path, local_url=_closed_port_url())) as proxy:
         response = _post(proxy, {**VALID, "stream": True})
         _assert_error(response, 502, "api_error", "cannot reach provider 'llama'")
+        message = response.json()["error"]["message"]
+        assert "failover to 'anthropic' failed too: cannot reach provider 'anthropic'" in message
         [decision] = proxy.decisions()
         assert decision["status"] == 502
-        assert "cannot reach" in decision["error"]
+        assert decision["failover"]["from"] == "llama/qwen2.5-coder:7b"
 
 
 def test_local_server_cut_mid_stream(scripted_local: RunningProxy, upstream: StandIn) -> None:
@@ -176,7 +204,7 @@ def test_upstream_answers_html_instead_of_a_stream(
 ) -> None:
     upstream.enqueue(Reply(headers=[("content-type", "text/html")], chunks=[b"<html></html>"]))
     _assert_error(
-        _post(scripted_local, {**VALID, "stream": True}), 502, "api_error", "event stream"
+        _post(scripted_local, {**VALID, "stream": True}), 502, "api_error", "text/event-stream"
     )
 
 
@@ -187,7 +215,11 @@ def test_provider_that_never_answers_times_out(tmp_path: Path, upstream: StandIn
     )
     with run_proxy(config) as proxy:
         _assert_error(_post(proxy, VALID), 504, "timeout_error", "did not answer in time")
-        _still_serving(proxy, upstream)
+        # A server that hangs is avoided until a re-check finds it answering again.
+        assert proxy.decisions()[0]["failover"]["from"] == "llama/qwen2.5-coder:7b"
+        _assert_error(_post(proxy, VALID), 502, "api_error", "cannot reach provider 'anthropic'")
+        health = next(g for g in proxy.decisions()[1]["guards"] if g["guard"] == "local_health")
+        assert not health["passed"]
 
 
 def test_provider_that_hangs_up_is_a_gateway_error_not_a_timeout(

@@ -34,6 +34,7 @@ import h11
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 
 _READ_SIZE = 65_536
+CUT_DELAY_S = 0.05
 _SSE_HEADERS = (("content-type", "text/event-stream"), ("cache-control", "no-cache"))
 
 
@@ -326,6 +327,9 @@ async def _send(conn: h11.Connection, writer: asyncio.StreamWriter, reply: Reply
             await asyncio.sleep(reply.delay)
         await _write(writer, conn.send(h11.Data(data=chunk)))
     if reply.cut_after is not None:
+        # A moment before the cut, as on a real network: aiohttp drops bytes it has received but
+        # not yet handed on when the connection resets, so an instant cut races the reader.
+        await asyncio.sleep(CUT_DELAY_S)
         writer.transport.abort()
         return False
     await _write(writer, conn.send(h11.EndOfMessage()))
