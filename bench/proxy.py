@@ -32,7 +32,8 @@ def main() -> None:
     parser.add_argument("--fd", type=int, required=True, help="a bound, listening TCP socket")
     args = parser.parse_args()
     config = uvicorn.Config(
-        create_app(load_config(args.config)),
+        # The keeper's warm-up and discovery requests would mix into the measured traffic.
+        create_app(load_config(args.config), keep_local_models=False),
         loop=fastest("uvloop"),
         http=fastest("httptools"),
         log_level="warning",

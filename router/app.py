@@ -22,15 +22,24 @@ from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
 from router.tokens import encoding
 from router.upstream.health import ProviderHealth
+from router.upstream.keeper import Keeper
 from router.upstream.providers import new_transport
 
 REQUEST_ID_HEADER = b"x-cligate-request-id"
 
 
 def create_app(
-    config: Config, overrides: Overrides | None = None, config_path: Path | None = None
+    config: Config,
+    overrides: Overrides | None = None,
+    config_path: Path | None = None,
+    *,
+    keep_local_models: bool = True,
 ) -> FastAPI:
-    """The app serving ``config``; with ``config_path`` it reloads that file when it changes."""
+    """The app serving ``config``; with ``config_path`` it reloads that file when it changes.
+
+    ``keep_local_models`` runs the keeper (discovery, warm-up, health re-checks); tests of other
+    things switch it off, since it sends requests of its own to the local servers.
+    """
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -41,8 +50,11 @@ def create_app(
         runtime = Runtime(config, transport, overrides or Overrides(), decisions, ProviderHealth())
         app.state.runtime = runtime
         try:
-            async with watching(config_path, runtime):
+            async with watching(config_path, runtime), anyio.create_task_group() as group:
+                if keep_local_models:
+                    group.start_soon(Keeper(runtime).run, name="cligate-keeper")
                 yield
+                group.cancel_scope.cancel()
         finally:
             await transport.aclose()
             decisions.close()

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PositiveInt, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    PositiveInt,
+    ValidationError,
+    model_validator,
+)
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from router.classify.rules import Rule
@@ -25,6 +34,21 @@ DEFAULT_URLS: dict[str, str] = {
     "openai-compatible": "http://127.0.0.1:1234/v1",
 }
 ROUTE_KEYWORDS = ("local", "cloud")
+# A Go duration as Ollama reads keep_alive ("30m", "1h30m", "90s"), or whole seconds; negative
+# keeps the model loaded for good.
+_KEEP_WARM = re.compile(r"-?(\d+|(\d+(\.\d+)?(h|m|s|ms))+)")
+_DURATION_PART = re.compile(r"(\d+(?:\.\d+)?)(h|ms|m|s)")
+_UNIT_SECONDS = {"h": 3600.0, "m": 60.0, "s": 1.0, "ms": 0.001}
+
+
+def _check_keep_warm(value: str) -> str:
+    if not _KEEP_WARM.fullmatch(value):
+        raise PydanticCustomError(
+            "keep_warm",
+            "'{value}' is no duration: write e.g. 30m, 1h, 90s, or -1 for good",
+            {"value": value},
+        )
+    return value
 
 
 class _Strict(BaseModel):
@@ -41,7 +65,8 @@ class Provider(_Strict):
     url: str | None = None
     model: str | None = None
     api_key_env: str | None = None
-    keep_warm: str | None = None
+    # How long a local model stays loaded after use: Ollama's keep_alive ("30m", "1h", "-1").
+    keep_warm: Annotated[str, AfterValidator(_check_keep_warm)] | None = None
     context_window: PositiveInt | None = None
     max_output_tokens: PositiveInt | None = None
     connect_timeout: float = Field(default=5.0, gt=0)
@@ -51,6 +76,18 @@ class Provider(_Strict):
     @property
     def is_local(self) -> bool:
         return self.type in LOCAL_TYPES
+
+    @property
+    def keep_warm_seconds(self) -> float | None:
+        """``keep_warm`` in seconds (negative: for good), None when it is not set."""
+        if self.keep_warm is None:
+            return None
+        sign = -1.0 if self.keep_warm.startswith("-") else 1.0
+        text = self.keep_warm.lstrip("-")
+        if text.isdigit():
+            return sign * float(text)
+        parts = _DURATION_PART.findall(text)
+        return sign * sum(float(number) * _UNIT_SECONDS[unit] for number, unit in parts)
 
     @property
     def base_url(self) -> str:

@@ -157,6 +157,11 @@ def _tool(tool: m.Tool) -> dict[str, Any]:
     return {"type": "function", "function": function}
 
 
+def warm_up_request(model: str) -> m.Request:
+    """No messages: Ollama loads the model and answers at once, generating nothing."""
+    return m.Request(model=model, messages=())
+
+
 # Answers in.
 
 
@@ -267,4 +272,5 @@ TARGET = Target(
     error_from_body=error_from_body,
     stream_format="ndjson",
     with_local_settings=with_local_settings,
+    warm_up=warm_up_request,
 )

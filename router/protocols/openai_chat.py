@@ -180,6 +180,11 @@ def _add_tool_choice(body: dict[str, Any], choice: m.ToolChoice | None) -> None:
         body["parallel_tool_calls"] = False
 
 
+def warm_up_request(model: str) -> m.Request:
+    """One token: the cheapest request that makes a server load the model (no preload exists)."""
+    return m.Request(model=model, messages=(m.Message("user", (m.Text("Hi"),)),), max_tokens=1)
+
+
 # Responses in.
 
 
@@ -327,9 +332,8 @@ def error_from_body(status: int, body: bytes, *, provider: str) -> CligateError:
 
 
 def _url(provider: Provider, model: str, stream: bool) -> str:
-    # An openai-compatible URL already ends in /v1; Ollama's is the server root.
-    path = "/v1/chat/completions" if provider.type == "ollama" else "/chat/completions"
-    return provider.base_url + path
+    # An openai-compatible provider's URL already ends in /v1 (or wherever its API lives).
+    return provider.base_url + "/chat/completions"
 
 
 TARGET = Target(
@@ -339,4 +343,5 @@ TARGET = Target(
     decode_response=decode_response,
     new_stream_decoder=StreamDecoder,
     error_from_body=error_from_body,
+    warm_up=warm_up_request,
 )

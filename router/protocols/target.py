@@ -52,3 +52,5 @@ class Target:
     """How streamed answers are framed: Server-Sent Events, or one JSON object per line."""
     with_local_settings: Callable[[dict[str, Any], LocalSettings], dict[str, Any]] | None = None
     """(body, settings) -> body carrying them; None when the protocol has no way to say them."""
+    warm_up: Callable[[str], m.Request] | None = None
+    """(model) -> the cheapest request that makes a local server load ``model``."""

@@ -62,13 +62,21 @@ def make_config(
 
 @contextmanager
 def run_proxy(
-    config: Config, overrides: Overrides | None = None, config_path: Path | None = None
+    config: Config,
+    overrides: Overrides | None = None,
+    config_path: Path | None = None,
+    *,
+    keep_local_models: bool = False,
 ) -> Iterator[RunningProxy]:
-    """cligate serving ``config``; with ``config_path`` it also reloads that file on change."""
+    """cligate serving ``config``; with ``config_path`` it also reloads that file on change.
+
+    The keeper (discovery, warm-up, re-checks) is off unless asked for: its own requests would
+    take replies scripted for the test's requests.
+    """
     port = free_port()
     server = uvicorn.Server(
         uvicorn.Config(
-            create_app(config, overrides, config_path),
+            create_app(config, overrides, config_path, keep_local_models=keep_local_models),
             host="127.0.0.1",
             port=port,
             log_level="warning",
