@@ -6,6 +6,7 @@ import typer
 
 from router.cli.explain import explain
 from router.cli.log import log
+from router.cli.models import models_app
 from router.cli.rules import rules_app
 from router.cli.start import start
 from router.cli.stats import stats
@@ -21,6 +22,7 @@ app.command()(explain)
 app.command()(log)
 app.command()(stats)
 app.add_typer(rules_app)
+app.add_typer(models_app)
 
 
 @app.callback()

@@ -191,9 +191,12 @@ async def _ollama_version(root: str, http: Http) -> str:
 
 async def _ollama(root: str, http: Http) -> tuple[str, tuple[ModelInfo, ...]]:
     version = await _ollama_version(root, http)
+    # _attempt: both finish before a failure is raised, so no request outlives the probe.
     tags, running = await asyncio.gather(
-        _ollama_tags(root, http), _optional(http.json("GET", f"{root}/api/ps"))
+        _attempt(_ollama_tags(root, http)), _optional(http.json("GET", f"{root}/api/ps"))
     )
+    if isinstance(tags, Exception):
+        raise tags
     limit = asyncio.Semaphore(SHOW_CONCURRENCY)
     shows = await asyncio.gather(*(_ollama_show(root, http, name, limit) for name, _ in tags))
     loaded = _ollama_running(running)
@@ -211,8 +214,11 @@ async def _ollama_tags(root: str, http: Http) -> list[tuple[str, dict[str, Any]]
         entries = answer.get("models") if isinstance(answer, dict) else None
         if not isinstance(entries, list):
             raise Unusable("answers GET /api/tags without a list of models")
-    except (NoAnswer, Unusable):
-        return [(name, {}) for name in await _openai_models(f"{root}/v1", http)]
+    except (NoAnswer, Unusable) as failed:
+        fallback = await _attempt(_openai_models(f"{root}/v1", http))
+        if isinstance(fallback, Exception):
+            raise failed from None  # the error about /api/tags is the one that explains
+        return [(name, {}) for name in fallback]
     named = ((_text(e, "name") or _text(e, "model"), e) for e in entries if isinstance(e, dict))
     return [(name, entry) for name, entry in named if name]
 
@@ -282,8 +288,10 @@ async def _openai_entries(base: str, http: Http) -> list[dict[str, Any]]:
 
 async def _openai_compatible(base: str, http: Http) -> tuple[ModelInfo, ...]:
     entries, extra = await asyncio.gather(
-        _openai_entries(base, http), _lm_studio(base.removesuffix("/v1"), http)
+        _attempt(_openai_entries(base, http)), _lm_studio(base.removesuffix("/v1"), http)
     )
+    if isinstance(entries, Exception):
+        raise entries
     return tuple(_openai_model(entry, extra.get(_text(entry, "id"))) for entry in entries)
 
 

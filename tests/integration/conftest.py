@@ -9,6 +9,7 @@ import anthropic
 import pytest
 
 from tests.support.llama_server import LlamaServer
+from tests.support.ollama_server import OllamaModel, OllamaStandIn
 from tests.support.proxy import RunningProxy, make_config, run_proxy
 from tests.support.standin import StandIn
 
@@ -49,3 +50,15 @@ def sdk(proxy: RunningProxy, **options: object) -> anthropic.Anthropic:
     return anthropic.Anthropic(
         base_url=proxy.url, api_key="sk-ant-test-key", max_retries=0, **options
     )
+
+
+@pytest.fixture
+def ollama(llama_server: LlamaServer) -> Iterator[OllamaStandIn]:
+    """Ollama's API on loopback with one model, generating with the real local server.
+
+    A test module that uses this fixture shadows the `ollama` package inside its tests: import
+    names from the package (`from ollama import Client`) rather than the package itself.
+    """
+    model = OllamaModel(llama_server.model_alias, context_length=32768)
+    with OllamaStandIn(llama_server.base_url, [model], load_seconds=0.3) as standin:
+        yield standin

@@ -147,6 +147,12 @@ NOT_JSON = "answers GET /api/version with something other than JSON"
 NOT_OLLAMA = "answers GET /api/version, but not as Ollama does"
 
 
+async def test_when_neither_list_answers_the_error_names_api_tags() -> None:
+    failing = {("GET", "/api/tags"): httpx.Response(500, json={"error": "boom"})}
+    status = await probe("ollama", OLLAMA, transport(ollama_server(failing)))
+    assert status.error == "http://ollama.test:11434 answers GET /api/tags with HTTP 500"
+
+
 @pytest.mark.parametrize(
     ("answer", "reason"),
     [
