@@ -23,10 +23,12 @@ class SessionPrefixes:
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http":
-            path, app_name, overrides, problem = split_prefixes(scope["path"])
+            # The raw path: an encoded "/" inside a value (route=ollama%2Fqwen) must not split it.
+            raw = scope.get("raw_path") or scope["path"].encode()
+            rest, app_name, overrides, problem = split_prefixes(raw.decode("latin-1"))
             state = scope.setdefault("state", {})
             state.update(app=app_name, session=overrides, session_problem=problem)
-            scope = {**scope, "path": path, "raw_path": path.encode()}
+            scope = {**scope, "path": unquote(rest), "raw_path": rest.encode("latin-1")}
         await self.app(scope, receive, send)
 
 

@@ -24,10 +24,10 @@ class ProviderHealth:
     def __init__(
         self,
         clock: Callable[[], float] = time.monotonic,
-        first_backoff: float = FIRST_BACKOFF_S,
+        first_backoff: float | None = None,
     ) -> None:
         self._clock = clock
-        self._first_backoff = first_backoff
+        self._first_backoff = first_backoff or FIRST_BACKOFF_S
         self._down: dict[str, _Down] = {}
 
     def mark_down(self, name: str) -> float:

@@ -19,6 +19,7 @@ ESTIMATE_MARGIN = 1.1
 TEMPLATE_RESERVE_TOKENS = 64
 # Output room a request needs when neither the client nor the provider says less.
 DEFAULT_OUTPUT_RESERVE = 4096
+PLANNED_OUTPUT_CAP = 8192
 CONTEXT_STEPS = (8192, 16384, 32768, 65536, 131072, 262144)
 # What a warm-up loads a model with when nothing says more: holds a coding agent's first turns
 # (Claude Code opens with 10-13k tokens) without the memory of a 128k context.
@@ -51,8 +52,13 @@ def output_budget(
 def context_size(
     input_tokens: int, output_budget: int | None, window: int | None, loaded: int | None
 ) -> int:
-    """The ``num_ctx`` for a request: what it needs, in steps, and never a reload it can avoid."""
-    needed = _input_need(input_tokens) + (output_budget or DEFAULT_OUTPUT_RESERVE)
+    """The ``num_ctx`` for a request: what it needs, in steps, and never a reload it can avoid.
+
+    The output part is planned at most ``PLANNED_OUTPUT_CAP``: clients ask for up to 128k
+    tokens as a ceiling, not a need, and every token of num_ctx costs memory on the server.
+    """
+    output = min(output_budget or DEFAULT_OUTPUT_RESERVE, PLANNED_OUTPUT_CAP)
+    needed = _input_need(input_tokens) + output
     if loaded is not None and needed <= loaded:
         return loaded
     size = next((step for step in CONTEXT_STEPS if step >= needed), needed)
