@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 import anyio
 import structlog
 
-from router import model as m
 from router.classify.route import Overrides
 from router.config import Config, Provider
 from router.errors import CligateError
@@ -114,20 +113,22 @@ class Keeper:
         """Load ``model`` with the context real requests will ask, so they cause no reload."""
         provider = self.runtime.config.providers[name]
         self._next_warm[name, model] = time.monotonic() + _rewarm_after(provider)
+        started = time.perf_counter()
         try:
-            load_ms = await warm_up(self.runtime, name, provider, model)
+            await warm_up(self.runtime, name, provider, model)
         except CligateError as error:
             self._next_warm[name, model] = time.monotonic() + RETRY_FAILED_WARM_S
             log.warning("warm-up failed", provider=name, model=model, why=error.message)
             return
-        log.info("warmed", provider=name, model=model, load_ms=load_ms)
+        took_ms = round((time.perf_counter() - started) * 1000)
+        log.info("warmed", provider=name, model=model, took_ms=took_ms)
 
 
-async def warm_up(runtime: Runtime, name: str, provider: Provider, model: str) -> float | None:
-    """Send ``model``'s warm-up request; returns the load time the server reported."""
+async def warm_up(runtime: Runtime, name: str, provider: Provider, model: str) -> None:
+    """Send ``model``'s warm-up request (Ollama's answer to a preload reports no timings)."""
     target = target_for(provider)
     if target is None or target.warm_up is None:
-        return None
+        return
     request = target.warm_up(model)
     body, _ = target.encode_request(
         request, model=model, max_tokens=request.max_tokens, stream=False
@@ -140,8 +141,7 @@ async def warm_up(runtime: Runtime, name: str, provider: Provider, model: str) -
         models.loaded[name, model] = num_ctx
     call = forward.Call(name, provider, model, target)
     answer = await forward.complete(runtime.transport, call, body)
-    decoded: m.Response = target.decode_response(answer, fallback_id="warm-up")
-    return decoded.load_ms
+    target.decode_response(answer, fallback_id="warm-up")  # an error answer raises
 
 
 def _settings(provider: Provider, num_ctx: int) -> LocalSettings:

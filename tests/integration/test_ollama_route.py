@@ -20,7 +20,7 @@ from google.genai import types
 
 from router import serve
 from router.config import Config, parse_config
-from router.upstream import health
+from router.upstream import health, keeper
 from tests.support.ollama_server import OllamaModel, OllamaStandIn, Reply
 from tests.support.proxy import RunningProxy, run_proxy
 from tests.support.standin import FIXTURES, StandIn, json_reply
@@ -290,3 +290,44 @@ def _wait_until_local(proxy: RunningProxy, client: anthropic.Anthropic, cloud: S
         assert not health_guard["passed"]
         time.sleep(0.5)
     raise AssertionError("requests never went back to the local provider")
+
+
+def test_keep_warm_reloads_before_the_server_would_unload(
+    tmp_path: Path, ollama: OllamaStandIn, cloud: StandIn, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(keeper, "MIN_REWARM_S", 0.2)
+    monkeypatch.setattr(keeper, "TICK_S", 0.1)
+    config = _config(tmp_path, ollama, cloud, keep_warm="1s")
+    with run_proxy(config, keep_local_models=True):
+        deadline = time.monotonic() + 20
+        while len([r for r in _chats(ollama) if r.body["messages"] == []]) < 3:
+            assert time.monotonic() < deadline, "the keeper did not re-warm the model"
+            time.sleep(0.1)
+    preloads = [r for r in _chats(ollama) if r.body["messages"] == []]
+    assert {r.body["keep_alive"] for r in preloads} == {"1s"}
+    # Each re-warm found the model loaded at the same size: no reload after the first.
+    assert [r.loaded for r in preloads[1:]] == [False] * (len(preloads) - 1)
+
+
+def test_an_openai_compatible_server_is_discovered_and_warmed_with_one_token(
+    tmp_path: Path, llama_server: Any, cloud: StandIn, capfd: pytest.CaptureFixture[str]
+) -> None:
+    raw = {
+        "providers": {
+            "llama": {"type": "openai-compatible", "url": llama_server.base_url, "model": MODEL},
+            "anthropic": {"type": "anthropic", "url": cloud.url},
+        },
+        "local": "llama",
+        "apps": {"claude-code": {"default": "local", "cloud": "anthropic"}},
+        "log": {"dir": str(tmp_path / "state")},
+    }
+    seen = ""
+    with run_proxy(parse_config(raw, source="test"), keep_local_models=True):
+        deadline = time.monotonic() + 30
+        while "warmed" not in seen:
+            assert time.monotonic() < deadline, f"no warm-up logged: {seen}"
+            time.sleep(0.2)
+            seen += capfd.readouterr().out
+    # The one-token request was answered by the real server; nothing was marked down.
+    assert "provider=llama" in seen
+    assert "down" not in seen
