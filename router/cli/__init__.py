@@ -8,6 +8,7 @@ from router.cli.explain import explain
 from router.cli.log import log
 from router.cli.models import models_app
 from router.cli.rules import rules_app
+from router.cli.run import RUN_SETTINGS, run
 from router.cli.start import start
 from router.cli.stats import stats
 
@@ -21,6 +22,7 @@ app.command()(start)
 app.command()(explain)
 app.command()(log)
 app.command()(stats)
+app.command(context_settings=RUN_SETTINGS)(run)
 app.add_typer(rules_app)
 app.add_typer(models_app)
 
