@@ -8,12 +8,12 @@ know exactly which bytes went by, a ``Tee`` — a recording reverse proxy — si
 from __future__ import annotations
 
 import json
-import re
 from pathlib import Path
 
 import anthropic
 import pytest
 
+from tests.e2e.claude import API_KEY, LOCAL_OUTPUT_CAP, anthropic_stream_text, length_as_stop
 from tests.e2e.cli import (
     CLI_TIMEOUT_S,
     FINAL_ANSWER,
@@ -28,7 +28,6 @@ from tests.e2e.cli import (
     last_finish_reason,
     project_dir,
     run_cli,
-    sse_data,
     sse_events,
     tee_to,
     unscripted,
@@ -39,9 +38,6 @@ from tests.support.standin import FIXTURES, StandIn, sse_reply
 
 pytestmark = pytest.mark.e2e
 
-API_KEY = "sk-ant-test-e2e-0123456789abcdefghijklmnopqrstuv"
-# The real local server never stops on its own: every run against it is capped.
-LOCAL_OUTPUT_CAP = 24
 MESSAGES = "/v1/messages"
 
 
@@ -65,25 +61,7 @@ def run_claude(claude: Path, tmp_path: Path, base_url: str, *args: str) -> CliRu
     return run_cli([str(claude), "-p", *args], cwd=project_dir(tmp_path), env=env)
 
 
-def anthropic_stream_text(raw: bytes) -> str:
-    pieces = []
-    for data in sse_data(raw):
-        event = json.loads(data)
-        if event["type"] == "content_block_delta" and event["delta"]["type"] == "text_delta":
-            pieces.append(event["delta"]["text"])
-    return "".join(pieces)
-
-
 # -- the tests ---------------------------------------------------------------------------------
-
-_LENGTH_FINISH = re.compile(rb'("finish_reason"\s*:\s*)"length"')
-
-
-def length_as_stop(line: bytes) -> bytes:
-    """The tiny model never stops, so every answer ends at cligate's output cap ("length").
-    Claude Code treats such an answer as cut off (it asks to resume three times, then exits 1),
-    so the tee turns the cap into a natural stop; every other byte is the real server's."""
-    return _LENGTH_FINISH.sub(rb'\1"stop"', line)
 
 
 def test_prints_the_text_the_real_local_server_streamed(

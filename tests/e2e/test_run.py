@@ -27,6 +27,12 @@ import pytest
 import yaml
 
 from router.launch_server import probe
+from tests.e2e.claude import (
+    API_KEY,
+    LOCAL_OUTPUT_CAP,
+    anthropic_stream_text,
+    length_as_stop,
+)
 from tests.e2e.cli import (
     NPM_BIN,
     CliRun,
@@ -37,12 +43,6 @@ from tests.e2e.cli import (
     project_dir,
     run_cli,
     tee_to,
-)
-from tests.e2e.test_claude_code import (
-    API_KEY,
-    LOCAL_OUTPUT_CAP,
-    anthropic_stream_text,
-    length_as_stop,
 )
 from tests.support.llama_server import LlamaServer
 from tests.support.proxy import free_port
