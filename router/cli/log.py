@@ -44,6 +44,15 @@ def _render(record: dict[str, Any], as_json: bool) -> str:
     return json.dumps(record, ensure_ascii=False) if as_json else line(record)
 
 
+def _why(record: dict[str, Any]) -> str:
+    """The rule that matched, else what decided instead; a failover says so."""
+    if "route" not in record:
+        return "—"
+    reason = str(record.get("reason", ""))
+    why = record.get("rule") or ("override" if "session override" in reason else "default")
+    return f"{why} (failover)" if record.get("failover") else str(why)
+
+
 def line(record: dict[str, Any]) -> str:
     """One decision in fixed-width columns, so that a screenful reads as a table."""
     tokens = f"{cell(record.get('input_tokens'))}/{cell(record.get('output_tokens'))}"
@@ -53,7 +62,7 @@ def line(record: dict[str, Any]) -> str:
             local_time(record),
             f"{record.get('app', '—'):<12}",
             f"{record.get('route', '—'):<9}",
-            f"{record.get('rule') or ('default' if 'route' in record else '—'):<24}",
+            f"{_why(record):<24}",
             f"{tokens:>15} tok",
             f"{'—' if latency is None else round(latency):>7} ms",
             str(record.get("status", "—")),

@@ -101,3 +101,14 @@ def test_a_config_with_mistakes_is_an_error(tmp_path: Path) -> None:
     result = RUNNER.invoke(app, ["log", "--config", str(path)])
     assert result.exit_code == 2
     assert f"cligate: {path}:1" in result.stderr
+
+
+def test_the_why_column_names_overrides_and_failovers() -> None:
+    from router.cli.log import line
+
+    base = {"id": "x", "app": "claude-code", "route": "cloud", "rule": None, "status": 200}
+    assert "  default  " in line({**base, "reason": "default of app 'claude-code'"}) + " "
+    override = line({**base, "reason": "'ollama' failed, so cloud instead of session override"})
+    assert "override" in override
+    failed = line({**base, "rule": "everyday", "failover": {"from": "ollama/q", "reason": "down"}})
+    assert "everyday (failover)" in failed
