@@ -11,6 +11,7 @@ from typer.testing import CliRunner
 
 from router import decisions
 from router.cli import app
+from router.cli.log import line
 from tests.support.records import make_config, raw_config, record, write_config, write_log
 
 RUNNER = CliRunner()
@@ -104,10 +105,8 @@ def test_a_config_with_mistakes_is_an_error(tmp_path: Path) -> None:
 
 
 def test_the_why_column_names_overrides_and_failovers() -> None:
-    from router.cli.log import line
-
     base = {"id": "x", "app": "claude-code", "route": "cloud", "rule": None, "status": 200}
-    assert "  default  " in line({**base, "reason": "default of app 'claude-code'"}) + " "
+    assert "  default  " in line({**base, "reason": "default of app 'claude-code'"})
     override = line({**base, "reason": "'ollama' failed, so cloud instead of session override"})
     assert "override" in override
     failed = line({**base, "rule": "everyday", "failover": {"from": "ollama/q", "reason": "down"}})
