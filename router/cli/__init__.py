@@ -9,6 +9,7 @@ from router.cli.log import log
 from router.cli.models import models_app
 from router.cli.rules import rules_app
 from router.cli.run import RUN_SETTINGS, run
+from router.cli.setup import setup
 from router.cli.start import start
 from router.cli.stats import stats
 
@@ -23,6 +24,7 @@ app.command()(explain)
 app.command()(log)
 app.command()(stats)
 app.command(context_settings=RUN_SETTINGS)(run)
+app.command()(setup)
 app.add_typer(rules_app)
 app.add_typer(models_app)
 
