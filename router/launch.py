@@ -12,9 +12,10 @@ How each CLI is pointed at cligate (checked with the real CLIs, see /work/shared
   straight to api.anthropic.com.
 - Codex: the env ``OPENAI_BASE_URL`` is not honoured, so a ``model_providers.cligate`` entry is
   given per invocation with ``-c`` (root flags, placed before the user's arguments, apply to every
-  subcommand), with outside traffic switched off. ``env_key`` names ``OPENAI_API_KEY`` only when
-  it is set: Codex refuses to start when the variable ``env_key`` names is missing, and without
-  it the local route works and the cloud needs the provider's ``api_key_env`` in cligate.
+  subcommand), with outside traffic switched off. The key Codex sends on (for a cloud route) is
+  ``OPENAI_API_KEY`` when it is set (``env_key``); otherwise Codex's own login
+  (``requires_openai_auth``), since Codex refuses to start when the variable ``env_key`` names
+  is missing.
 - Gemini CLI: ``GOOGLE_GEMINI_BASE_URL`` (a path prefix is kept). The user's own
   ``GEMINI_API_KEY`` goes with it; a Google login never reads that variable and goes straight to
   Google, so a missing key is worth a warning.
@@ -139,7 +140,7 @@ def codex_flags(base_url: str, *, key_set: bool) -> list[str]:
     provider = {
         "name": CODEX_PROVIDER,
         "base_url": f"{base_url}/v1",
-        **({"env_key": "OPENAI_API_KEY"} if key_set else {}),
+        **({"env_key": "OPENAI_API_KEY"} if key_set else {"requires_openai_auth": True}),
         "wire_api": "responses",
     }
     # A JSON string of ASCII is also a TOML basic string: percent-encoding keeps URLs ASCII.

@@ -134,11 +134,12 @@ def test_codex_gets_a_provider_before_the_users_arguments() -> None:
     }
 
 
-def test_codex_without_an_openai_key_names_no_env_key() -> None:
+def test_codex_without_an_openai_key_uses_its_own_login() -> None:
     # Codex refuses to start when the variable env_key names is missing.
     flags = codex_flags(SERVER, key_set=False)
     provider = tomllib.loads(flags[3])["model_providers"]["cligate"]
     assert "env_key" not in provider
+    assert provider["requires_openai_auth"] is True
     assert provider["base_url"] == f"{SERVER}/v1"
 
 
