@@ -10,18 +10,15 @@ new text must load as a valid config whose data is the old data with exactly thi
 
 from __future__ import annotations
 
-import contextlib
 import copy
-import os
 import re
-import stat
-import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, TypeGuard
 
 import yaml
 
+from router.atomic_file import file_mode, write_atomic
 from router.config import ROUTE_KEYWORDS, Config, ConfigError, load_config, parse_config
 from router.config_errors import read_yaml
 from router.config_layout import (
@@ -82,20 +79,7 @@ def _read(path: Path) -> str:
 
 def _write(path: Path, text: str) -> None:
     """Replace the file at once (a running cligate never reads half of it), keeping its mode."""
-    target = path.resolve()  # a symlinked config (dotfiles) keeps its link
-    mode = stat.S_IMODE(target.stat().st_mode)
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(text.encode("utf-8"))
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
+    write_atomic(path, text.encode("utf-8"), mode=file_mode(path))
 
 
 # -- text ------------------------------------------------------------------------------------

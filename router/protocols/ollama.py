@@ -14,10 +14,10 @@ from typing import Any
 
 from router import model as m
 from router.config import Provider
-from router.errors import CligateError, UpstreamError
+from router.errors import UpstreamError
 from router.protocols import openai_chat
 from router.protocols.target import LocalSettings, Target
-from router.protocols.wire import error_payload, stream_object
+from router.protocols.wire import stream_object
 from router.upstream.providers import local_headers
 
 _DONE_REASONS: dict[str, m.StopReason] = {"stop": "end_turn", "length": "max_tokens"}
@@ -251,14 +251,6 @@ class StreamDecoder:
         return m.Finish(reason, _usage(self._final), load_ms=load_ms(self._final))
 
 
-# Errors in.
-
-
-def error_from_body(status: int, body: bytes, *, provider: str) -> CligateError:
-    """Ollama's errors are ``{"error": "text"}``; overflow wording is recognised as elsewhere."""
-    return openai_chat.decode_error(status, error_payload(body), provider=provider)
-
-
 def _url(provider: Provider, model: str, stream: bool) -> str:
     return provider.base_url + "/api/chat"
 
@@ -269,7 +261,8 @@ TARGET = Target(
     headers=local_headers,
     decode_response=decode_response,
     new_stream_decoder=StreamDecoder,
-    error_from_body=error_from_body,
+    # Ollama's errors are {"error": "text"}, which the Chat reading of errors understands.
+    error_from_body=openai_chat.error_from_body,
     stream_format="ndjson",
     with_local_settings=with_local_settings,
     warm_up=warm_up_request,

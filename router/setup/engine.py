@@ -17,13 +17,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from router.atomic_file import file_mode, write_atomic
 from router.setup.documents import open_document
 from router.setup.files import (
     MANIFEST,
     FileRecord,
     Manifest,
     decode,
-    file_mode,
     forget,
     load_manifest,
     make_dirs,
@@ -35,7 +35,6 @@ from router.setup.files import (
     save_manifest,
     sha256,
     shown,
-    write_atomic,
 )
 from router.setup.model import (
     Change,

@@ -12,13 +12,13 @@ import contextlib
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from router.atomic_file import real_path, write_atomic
 from router.setup.model import Change, Format, SetupError
 
 MANIFEST = "manifest.json"
@@ -27,12 +27,6 @@ MANIFEST_VERSION = 1
 
 def sha256(data: bytes | None) -> str | None:
     return None if data is None else hashlib.sha256(data).hexdigest()
-
-
-def real_path(path: Path) -> Path:
-    """Where a write to ``path`` must go: through a symlink (a dotfiles repo) to its target, so
-    that the link stays a link."""
-    return path.resolve() if path.is_symlink() else path
 
 
 def read_bytes(path: Path) -> bytes | None:
@@ -51,41 +45,6 @@ def decode(path: Path, data: bytes | None) -> str | None:
         return data.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise SetupError(f"{shown(path)} is not UTF-8 text; nothing was changed") from exc
-
-
-def write_atomic(path: Path, data: bytes, *, mode: int | None, private: bool = False) -> None:
-    """Replace ``path`` with ``data`` in one step: a reader sees the old file or the new one, never
-    half of it. An existing file keeps its mode; a new one gets the umask's, or 0600."""
-    target = real_path(path)
-    if mode is None:
-        mode = 0o600 if private else 0o666 & ~_umask()
-    handle, temporary = tempfile.mkstemp(
-        dir=target.parent, prefix=f".{target.name}.", suffix=".tmp"
-    )
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-            out.flush()
-            os.fsync(out.fileno())
-        os.chmod(temporary, mode)
-        os.replace(temporary, target)
-    except BaseException:
-        with contextlib.suppress(FileNotFoundError):
-            os.unlink(temporary)
-        raise
-
-
-def file_mode(path: Path) -> int | None:
-    try:
-        return real_path(path).stat().st_mode & 0o7777
-    except FileNotFoundError:
-        return None
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
 
 
 def missing_dirs(path: Path) -> list[Path]:

@@ -5,17 +5,16 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from router.atomic_file import file_mode, write_atomic
 from router.setup.engine import invalid, revert
 from router.setup.files import (
     FileRecord,
     decode,
-    file_mode,
     forget,
     load_manifest,
     read_bytes,
     remove_empty_dirs,
     sha256,
-    write_atomic,
 )
 from router.setup.model import DocumentError, FileReport, Report, SetupError, Target
 

@@ -183,12 +183,12 @@ def test_a_whole_response_decodes() -> None:
 
 
 def test_errors_keep_their_status_and_overflow_is_recognised() -> None:
-    missing = ollama.error_from_body(
+    missing = ollama.TARGET.error_from_body(
         404, b'{"error": "model \\"x\\" not found"}', provider="ollama"
     )
     assert missing.status == 404
     assert "not found" in missing.message
-    overflow = ollama.error_from_body(
+    overflow = ollama.TARGET.error_from_body(
         400, b'{"error": "input length exceeds the context length"}', provider="ollama"
     )
     assert isinstance(overflow, ContextLengthExceeded)
