@@ -67,6 +67,9 @@ class Provider(_Strict):
     api_key_env: str | None = None
     # How long a local model stays loaded after use: Ollama's keep_alive ("30m", "1h", "-1").
     keep_warm: Annotated[str, AfterValidator(_check_keep_warm)] | None = None
+    # False: cligate sends a local server nothing of its own (no discovery, no warm-up); models
+    # then load on their first request, and only context_window tells their window.
+    warm_up: bool = True
     context_window: PositiveInt | None = None
     max_output_tokens: PositiveInt | None = None
     connect_timeout: float = Field(default=5.0, gt=0)

@@ -55,6 +55,9 @@ class ProviderStatus:
     version: str | None
     models: tuple[ModelInfo, ...]
     error: str | None  # why unhealthy, one line, never a secret
+    # False when no connection or no answer came at all: only then is the server itself down.
+    # One that answers unlike what discovery expects may still serve requests.
+    reachable: bool = True
 
     def model(self, name: str) -> ModelInfo | None:
         """The model the server knows by ``name`` (for Ollama, ``qwen`` is ``qwen:latest``)."""
@@ -95,9 +98,9 @@ async def probe(
         else:
             raise ValueError(f"provider '{name}' is not local (its type is {provider.type})")
     except NoAnswer as exc:
-        return _down(name, provider.type, url, f"cannot reach {url}: {exc}")
+        return _down(name, provider.type, url, f"cannot reach {url}: {exc}", reachable=False)
     except Unusable as exc:
-        return _down(name, provider.type, url, f"{url} {exc}")
+        return _down(name, provider.type, url, f"{url} {exc}", reachable=True)
     models = tuple(_with_configured_window(m, provider) for m in models)
     return ProviderStatus(name, provider.type, url, True, version, models, None)
 
@@ -147,8 +150,8 @@ async def detect(
     )
 
 
-def _down(name: str, kind: str, url: str, error: str) -> ProviderStatus:
-    return ProviderStatus(name, kind, url, False, None, (), error)
+def _down(name: str, kind: str, url: str, error: str, *, reachable: bool) -> ProviderStatus:
+    return ProviderStatus(name, kind, url, False, None, (), error, reachable)
 
 
 async def _attempt(work: Awaitable[T]) -> T | NoAnswer | Unusable:

@@ -43,7 +43,7 @@ def warm_targets(config: Config, overrides: Overrides) -> list[tuple[str, str]]:
         if route == "local":
             name = config.local or ""
         provider = config.providers.get(name)
-        if provider is None or not provider.is_local:
+        if provider is None or not provider.is_local or not provider.warm_up:
             continue
         if chosen := model or overrides.local_model or provider.model:
             found[name, chosen] = None
@@ -92,10 +92,13 @@ class Keeper:
     async def _probe(self, name: str) -> None:
         provider = self.runtime.config.providers[name]
         status = await discovery.probe(name, provider, self.runtime.transport)
-        if not status.healthy:
+        if not status.reachable:
             backoff = self.runtime.health.mark_down(name)
             log.warning("local provider down", provider=name, why=status.error, recheck_s=backoff)
             return
+        if not status.healthy:
+            # It answers, just not as discovery expects: requests may still work, so it stays up.
+            log.warning("local provider not discovered", provider=name, why=status.error)
         if self.runtime.health.is_marked(name):
             # Back after being down: its models may have been unloaded meanwhile.
             self._next_warm = {k: v for k, v in self._next_warm.items() if k[0] != name}

@@ -66,7 +66,12 @@ def test_route_flag_sends_the_session_to_the_named_provider(tmp_path: Path) -> N
             yaml.safe_dump(
                 {
                     "providers": {
-                        "box": {"type": "openai-compatible", "url": local.url + "/v1"},
+                        # Only the test's request may reach the scripted stand-in.
+                        "box": {
+                            "type": "openai-compatible",
+                            "url": local.url + "/v1",
+                            "warm_up": False,
+                        },
                         "anthropic": {"type": "anthropic", "url": "http://127.0.0.1:9"},
                     },
                     "apps": {"claude-code": {"default": "cloud", "cloud": "anthropic"}},

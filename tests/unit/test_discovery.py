@@ -168,6 +168,7 @@ async def test_a_server_that_is_not_ollama_is_unhealthy(
 ) -> None:
     status = await probe("ollama", OLLAMA, transport(routes({("GET", "/api/version"): answer})))
     assert not status.healthy
+    assert status.reachable  # it answers: not down, just not what discovery expects
     assert status.models == ()
     assert status.error == f"http://ollama.test:11434 {reason}"
 
@@ -178,6 +179,7 @@ async def test_a_refused_connection_is_named() -> None:
 
     status = await probe("ollama", OLLAMA, transport(refuse))
     assert status.error == "cannot reach http://ollama.test:11434: connection refused"
+    assert not status.reachable
 
 
 async def test_a_server_that_does_not_answer_in_time() -> None:
@@ -187,6 +189,7 @@ async def test_a_server_that_does_not_answer_in_time() -> None:
 
     status = await probe("ollama", OLLAMA, transport(hang), timeout=0.05)
     assert status.error == "cannot reach http://ollama.test:11434: no answer within 0.05 s"
+    assert not status.reachable
 
 
 async def test_slow_details_leave_the_provider_healthy() -> None:
