@@ -12,7 +12,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from router import __version__
+from router import __version__, dashboard
 from router.classify.route import Overrides
 from router.config import Config
 from router.decisions import DecisionLog
@@ -67,6 +67,8 @@ def create_app(
     app.router.routes.extend(openai_chat.ROUTES)
     app.router.routes.extend(gemini.ROUTES)
     app.add_api_route("/healthz", healthz, methods=["GET"])
+    # Before the middleware below: the dashboard's guard must see paths as they are routed.
+    dashboard.mount(app, config_path)
     app.add_middleware(RequestIds)
     app.add_middleware(SessionPrefixes)
     return app

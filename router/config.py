@@ -227,6 +227,11 @@ def load_config(path: Path) -> Config:
         ) from exc
     except UnicodeDecodeError as exc:
         raise ConfigError([Problem(None, None, source, "", "not UTF-8 text")]) from exc
+    return parse_config_text(text, source=source)
+
+
+def parse_config_text(text: str, *, source: str) -> Config:
+    """The config in YAML ``text``; ConfigError names each mistake at its line, as for a file."""
     document = read_yaml(text, source)
     return _validate(document.data, source, document.root, document.duplicates)
 

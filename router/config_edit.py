@@ -19,14 +19,22 @@ from typing import Any, TypeGuard
 import yaml
 
 from router.atomic_file import file_mode, write_atomic
-from router.config import ROUTE_KEYWORDS, Config, ConfigError, load_config, parse_config
-from router.config_errors import read_yaml
+from router.config import (
+    ROUTE_KEYWORDS,
+    Config,
+    ConfigError,
+    load_config,
+    parse_config,
+    parse_config_text,
+)
+from router.config_errors import Problem, read_yaml
 from router.config_layout import (
     Entry,
     LayoutError,
     Scalar,
     entry_inserted,
     entry_removed,
+    newline_of,
     scalar_replaced,
 )
 from router.routes_to import references
@@ -140,6 +148,59 @@ def value_set(text: str, keys: Keys, value: Scalar, *, source: str) -> str:
     for step in keys[:-1]:
         container = container.setdefault(step, {}) if isinstance(step, str) else container[step]
     container[keys[-1]] = value
+    return _verified(after, expected, source)
+
+
+# -- whole texts and apps (the dashboard's editor and routing page) ----------------------------
+
+
+def problems_of(text: str, source: str) -> list[Problem]:
+    """The mistakes in config ``text``, each at its line, as ``cligate rules check`` shows them."""
+    try:
+        parse_config_text(text, source=source)
+    except ConfigError as exc:
+        return list(exc.problems)
+    return []
+
+
+def save_text(path: Path, text: str) -> bool:
+    """Write ``text`` over the config file if it is a valid config; whether anything changed.
+
+    The file's own line endings are kept: a browser's editor hands back ``\\n`` only.
+    """
+    before = _read(path)
+    if newline_of(before) == "\r\n" and "\r\n" not in text:
+        text = text.replace("\n", "\r\n")
+    parse_config_text(text, source=str(path))
+    if text == before:
+        return False
+    _write(path, text)
+    return True
+
+
+def add_app(path: Path, app: str, fields: Mapping[str, Scalar]) -> None:
+    """Add ``apps.<app>`` with ``fields`` (``default`` and ``cloud``), written like the apps
+    already there; ``set_value`` cannot, since a lone key would be invalid."""
+    _edit(path, lambda text: app_added(text, app, fields, source=str(path)))
+
+
+def app_added(text: str, app: str, fields: Mapping[str, Scalar], *, source: str) -> str:
+    data, root, config = _parse(text, source)
+    if app in config.apps:
+        raise ConfigEditError(f"app '{app}' has settings already")
+    apps = _child(root, "apps")
+    expected = copy.deepcopy(data)
+    expected.setdefault("apps", {})[app] = dict(fields)
+    settings: Entry = dict(fields)
+    entry: Entry
+    if apps is None:  # no apps: section yet
+        assert isinstance(root, yaml.MappingNode)  # a valid config is a mapping
+        mapping, key, entry = root, "apps", {app: settings}
+    elif isinstance(apps, yaml.MappingNode):
+        mapping, key, entry = apps, app, settings
+    else:
+        raise ConfigEditError(f"{source}: apps is not a mapping; edit it by hand")
+    after = _spliced(source, lambda: entry_inserted(text, mapping, key, entry))
     return _verified(after, expected, source)
 
 

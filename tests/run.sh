@@ -24,6 +24,18 @@ fi
 CMAKE_ARGS="-DLLAVA_BUILD=OFF -DGGML_NATIVE=ON -DLLAMA_OPENSSL=OFF" CMAKE_BUILD_PARALLEL_LEVEL=2 \
     "${PIP[@]}" "$LLAMA_CPP_PYTHON"
 
+# The dashboard's browser tests drive Debian's Chromium (Playwright cannot download its own here).
+# Without root it is left to the developer: those tests then skip, saying so.
+if [[ ! -x /usr/bin/chromium ]]; then
+    if [[ $EUID -eq 0 ]]; then
+        apt-get update -qq
+        DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null
+    else
+        echo "run.sh: no /usr/bin/chromium; install it (apt-get install chromium) for the" \
+            "dashboard tests" >&2
+    fi
+fi
+
 # Installed only when a pinned version is missing: a warm run costs one `npm ls`.
 if ! npm ls --prefix "$NPM_PREFIX" "${CLIS[@]}" >/dev/null 2>&1; then
     npm install --prefix "$NPM_PREFIX" --no-audit --no-fund "${CLIS[@]}"

@@ -194,7 +194,7 @@ def resolve(spec: str, request: Request, context: RouteContext, config: Config) 
     if spec == "local":
         return _local(context, config)
     if spec == "cloud":
-        return _cloud_provider(context, config), request.model
+        return cloud_provider(context, config), request.model
     name, _, model = spec.partition("/")
     provider = config.providers[name]
     if provider.is_local:
@@ -214,7 +214,8 @@ def _local(context: RouteContext, config: Config) -> tuple[str, str]:
     return config.local, model
 
 
-def _cloud_provider(context: RouteContext, config: Config) -> str:
+def cloud_provider(context: RouteContext, config: Config) -> str:
+    """The provider ``cloud`` means for the app of ``context``."""
     app = config.apps.get(context.app)
     if app is not None:
         return app.cloud

@@ -10,7 +10,6 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from router.classify.route import RouteContext, decide
 from router.cli.output import (
     ConfigOption,
     JsonOption,
@@ -27,7 +26,7 @@ from router.config import Config
 from router.decisions import find_record, log_path
 from router.endpoints.anthropic import CODEC
 from router.errors import CligateError
-from router.protocols import anthropic
+from router.explain import dry_run as explained
 
 # Shown in full with --json; a table row stays readable.
 PROMPT_PREVIEW = 160
@@ -69,25 +68,15 @@ def explain(
 
 
 def dry_run(path: Path, app: str, config: Config) -> dict[str, Any]:
-    """The decision the server would make for this body, as a record of the decision log."""
+    """The decision the server would make for the body in ``path``, as a decision-log record."""
     try:
         body = path.read_bytes()
     except OSError as exc:
         fail(f"{path}: cannot read: {exc.strerror}")
     try:
-        parsed = anthropic.parse_request(body)
-        # The server's view minus its health marks: no provider is assumed down.
-        decision = decide(parsed, RouteContext(app, CODEC.native_type), config)
+        return explained(body, app, config)
     except CligateError as exc:
         fail(f"{path}: {exc.message}")
-    return {
-        "id": None,
-        "app": app,
-        "requested_model": parsed.model,
-        "stream": parsed.stream,
-        **decision.as_dict(),
-        "notes": list(parsed.notes),
-    }
 
 
 def _logged(request_id: str, config: Config) -> dict[str, Any]:

@@ -8,7 +8,6 @@ the config, ``models remove NAME`` takes one out. Both keep the rest of the file
 from __future__ import annotations
 
 import asyncio
-import difflib
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import asdict
 from pathlib import Path
@@ -29,12 +28,13 @@ from router.cli.output import (
     print_json,
     table,
 )
-from router.config import Config, Provider, ProviderType, default_config_path, ensure_config_file
-from router.config_edit import ConfigEditError, add_provider, check_provider_name, remove_provider
+from router.config import Config, default_config_path, ensure_config_file
+from router.config_edit import ConfigEditError, add_provider, remove_provider
 from router.config_errors import suggestion
 from router.config_layout import Scalar
+from router.local_providers import new_provider, status_json
 from router.routes_to import Reference, routed_from
-from router.upstream.discovery import DiscoveryError, ProviderStatus, detect, probe, probe_all
+from router.upstream.discovery import DiscoveryError, ProviderStatus, probe_all
 from router.upstream.providers import new_transport
 
 T = TypeVar("T")
@@ -92,24 +92,26 @@ def add(
     """Add a local server to the config: its type (Ollama or OpenAI-compatible) is detected."""
     path = ensure_config_file(config or default_config_path())
     current = load_or_exit(path)
-    if name is not None:
-        _or_exit(lambda: check_provider_name(name, current))
     try:
-        chosen, base, status = _online(lambda transport: _found(url, name, current, transport))
-        served = served_model(status, model)
-    except DiscoveryError as exc:
+        found = _online(
+            lambda transport: new_provider(
+                url, current, transport, name=name, model=model, context_window=context_window
+            )
+        )
+    except (DiscoveryError, ConfigEditError) as exc:
         fail(str(exc), 2)
-    _refuse_duplicate(current, status.type, base, served)
-    fields: dict[str, Scalar] = {"type": status.type, "url": base}
-    fields |= {"model": served} if served else {}
-    fields |= {"context_window": context_window} if context_window else {}
-    _or_exit(lambda: add_provider(path, chosen, fields))
+    _or_exit(lambda: add_provider(path, found.name, found.fields))
     if as_json:
         print_json(
-            {"added": chosen, "config": str(path), "provider": fields, **_found_json(status)}
+            {
+                "added": found.name,
+                "config": str(path),
+                "provider": found.fields,
+                **_found_json(found.status),
+            }
         )
     else:
-        report_added(console(), path, chosen, fields, status, current)
+        report_added(console(), path, found.name, found.fields, found.status, current)
 
 
 @models_app.command("remove")
@@ -144,18 +146,6 @@ def _online(work: Callable[[httpx.AsyncBaseTransport], Awaitable[T]]) -> T:
     return asyncio.run(main())
 
 
-async def _found(
-    url: str, name: str | None, config: Config, transport: httpx.AsyncBaseTransport
-) -> tuple[str, str, ProviderStatus]:
-    """The name to give the server at ``url``, its URL for the config, and what it serves."""
-    kind, base = await detect(url, transport)
-    chosen = name or pick_name(kind, base, config)
-    status = await probe(chosen, Provider(type=kind, url=base), transport)
-    if not status.healthy:
-        raise DiscoveryError(status.error or f"{status.url} stopped answering")
-    return chosen, base, status
-
-
 def _found_json(status: ProviderStatus) -> dict[str, Any]:
     return {"version": status.version, "models": [asdict(model) for model in status.models]}
 
@@ -168,42 +158,6 @@ def _or_exit(edit: Callable[[], None]) -> None:
 
 
 # -- add -------------------------------------------------------------------------------------
-
-
-def pick_name(kind: ProviderType, base: str, config: Config) -> str:
-    """``ollama``, ``lmstudio`` (LM Studio's port), else ``local-PORT``; the first one free."""
-    port = httpx.URL(base).port
-    where = f"local-{port}" if port else "local"
-    preferred = "ollama" if kind == "ollama" else "lmstudio" if port == 1234 else where
-    candidates = [preferred, where, *(f"{where}-{n}" for n in range(2, 100))]
-    return next(name for name in candidates if name not in config.providers)
-
-
-def served_model(status: ProviderStatus, wanted: str | None) -> str | None:
-    """The server's name for ``wanted``; without one, the server's only model if it has one.
-
-    DiscoveryError says which models there are when the server lacks ``wanted``.
-    """
-    if wanted is None:
-        return status.models[0].name if len(status.models) == 1 else None
-    if found := status.model(wanted):
-        return found.name
-    names = [m.name for m in status.models]
-    close = difflib.get_close_matches(wanted, names, n=1, cutoff=0.6)
-    message = f"model '{wanted}' is not on {status.url}"
-    if close:
-        message += f" (did you mean '{close[0]}'?)"
-    message += f"; it has: {', '.join(names)}" if names else "; it has no models"
-    if status.type == "ollama":
-        message += f"; to get it: ollama pull {wanted}"
-    raise DiscoveryError(message)
-
-
-def _refuse_duplicate(config: Config, kind: str, base: str, model: str | None) -> None:
-    for name, provider in config.providers.items():
-        same = provider.type == kind and provider.base_url == base.rstrip("/")
-        if same and provider.model == model:
-            fail(f"{base} is configured already, as provider '{name}'", 2)
 
 
 def report_added(
@@ -266,24 +220,12 @@ def listing(
         "local": config.local,
         "providers": [
             {
-                **_status(status),
+                **status_json(status),
                 "configured_model": config.providers[status.name].model,
                 "routed_from": [asdict(ref) for ref in routes.get(status.name, [])],
             }
             for status in statuses
         ],
-    }
-
-
-def _status(status: ProviderStatus) -> dict[str, Any]:
-    return {
-        "name": status.name,
-        "type": status.type,
-        "url": status.url,
-        "healthy": status.healthy,
-        "version": status.version,
-        "error": status.error,
-        "models": [asdict(model) for model in status.models],
     }
 
 

@@ -18,7 +18,7 @@ from typing import Annotated, Any, NoReturn
 import typer
 
 from router.cli.output import ConfigOption, load_or_exit
-from router.cli.start import _overrides_or_exit
+from router.cli.start import overrides_or_exit
 from router.config import Config, default_config_path, ensure_config_file
 from router.launch import (
     CLIS,
@@ -77,7 +77,7 @@ def run(
     loaded = load_or_exit(path)
     if rules is not None:
         loaded = _with_rules_or_exit(loaded, rules)
-    overrides = _overrides_or_exit(loaded, route, local_model)
+    overrides = overrides_or_exit(loaded, route, local_model)
     cli, binary = _cli_or_exit(command[0])
     try:
         with _server(loaded, path, private=rules is not None, cli=cli) as url:

@@ -181,7 +181,7 @@ def test_every_mistake_is_listed_in_file_order(tmp_path: Path) -> None:
     assert _problems(tmp_path, text) == [
         "1:27: server.prot: unknown key 'prot' (did you mean 'port'?)",
         "3:26: providers.ollama.colour: unknown key 'colour' (known keys: type, url, model,"
-        " api_key_env, keep_warm, context_window, max_output_tokens, connect_timeout,"
+        " api_key_env, keep_warm, warm_up, context_window, max_output_tokens, connect_timeout,"
         " read_timeout)",
         "5:30: rules.0.if.keywords: give at least 1 entry",
         "6:16: local_routing: expected true or false, got 'maybe'",
@@ -219,7 +219,7 @@ def test_a_merge_key_is_not_a_repeated_key(tmp_path: Path) -> None:
         (
             {"providers": {"x": {"type": "ollama", "colour": 1}}},
             "cfg.yaml: providers.x.colour: unknown key 'colour' (known keys: type, url, model,"
-            " api_key_env, keep_warm, context_window, max_output_tokens, connect_timeout,"
+            " api_key_env, keep_warm, warm_up, context_window, max_output_tokens, connect_timeout,"
             " read_timeout)",
         ),
         (
