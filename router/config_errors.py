@@ -348,3 +348,13 @@ def _is_model(annotation: Any) -> bool:
 
 def _dotted(loc: Loc) -> str:
     return ".".join(str(part) for part in loc)
+
+
+def validation_reasons(exc: ValidationError) -> str:
+    """A model's validation errors in one line: ``where: why`` for each, ``; `` between."""
+    reasons = []
+    for error in exc.errors():
+        where = ".".join(str(part) for part in error["loc"])
+        message = str(error["msg"]).removeprefix("Value error, ")
+        reasons.append(f"{where}: {message}" if where else message)
+    return "; ".join(reasons)

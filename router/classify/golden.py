@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from router.classify.golden_history import Conversation, conversation_tokens, message, text
 from router.classify.route import Decision, RouteContext, decide
 from router.config import Config
+from router.config_errors import validation_reasons
 from router.errors import InvalidRequest
 from router.model import Request
 from router.protocols.anthropic import parse_request
@@ -42,7 +43,17 @@ class CaseError(Exception):
     """A case file or a case cannot be used; the message names the file or the case."""
 
 
-class Case(BaseModel):
+class Shape(BaseModel):
+    """How a request is built around a prompt (the ``SHAPING`` fields)."""
+
+    model: str | None = None
+    history_tokens: int = Field(default=0, ge=0)
+    tool_results: int = Field(default=0, ge=0)
+    image: bool = False
+    tools: bool = True
+
+
+class Case(Shape):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     name: str = Field(min_length=1)
@@ -50,11 +61,6 @@ class Case(BaseModel):
     prompt: str | None = Field(default=None, min_length=1)
     request: Path | None = None
     app: str = "claude-code"
-    model: str | None = None
-    history_tokens: int = Field(default=0, ge=0)
-    tool_results: int = Field(default=0, ge=0)
-    image: bool = False
-    tools: bool = True
 
     @model_validator(mode="after")
     def _consistent(self) -> Case:
@@ -102,19 +108,10 @@ def _case(item: object, number: int, path: Path) -> Case:
     try:
         case = Case.model_validate(item)
     except ValidationError as exc:
-        raise CaseError(f"{path}: {label}: {_reasons(exc)}") from exc
+        raise CaseError(f"{path}: {label}: {validation_reasons(exc)}") from exc
     if case.request is not None and not case.request.is_absolute():
         return case.model_copy(update={"request": path.parent / case.request})
     return case
-
-
-def _reasons(exc: ValidationError) -> str:
-    reasons = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        reasons.append(f"{where}: {message}" if where else message)
-    return "; ".join(reasons)
 
 
 def run_cases(cases: list[Case], config: Config) -> list[CaseResult]:

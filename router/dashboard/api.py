@@ -22,7 +22,7 @@ from starlette.responses import JSONResponse, Response
 
 from router.config import Config, ConfigError, load_config
 from router.config_edit import ConfigEditError
-from router.config_errors import Problem
+from router.config_errors import Problem, validation_reasons
 from router.reload import reload_config
 from router.runtime import runtime_of
 
@@ -84,16 +84,7 @@ async def body_of(request: Request, model: type[M]) -> M:
     try:
         return model.model_validate_json(raw or b"{}")
     except ValidationError as exc:
-        raise ApiError(400, f"bad request body: {_reasons(exc)}") from exc
-
-
-def _reasons(exc: ValidationError) -> str:
-    reasons = []
-    for error in exc.errors():
-        where = ".".join(str(part) for part in error["loc"])
-        message = str(error["msg"]).removeprefix("Value error, ")
-        reasons.append(f"{where}: {message}" if where else message)
-    return "; ".join(reasons)
+        raise ApiError(400, f"bad request body: {validation_reasons(exc)}") from exc
 
 
 def problems_json(problems: Sequence[Problem]) -> list[dict[str, Any]]:

@@ -16,7 +16,7 @@ from pydantic import Field, ValidationError, model_validator
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from router.classify.golden import Case, request_body
+from router.classify.golden import Case, Shape, request_body
 from router.config import Config, ConfigError, parse_config_text
 from router.dashboard.api import ApiError, Body, body_of, endpoint, problems_json
 from router.errors import CligateError
@@ -24,17 +24,13 @@ from router.explain import dry_run
 from router.runtime import runtime_of
 
 
-class Trial(Body):
+class Trial(Body, Shape):
+    """A prompt (shaped like a golden case's) or a whole request to decide now."""
+
     prompt: str | None = Field(default=None, min_length=1)
     request: dict[str, Any] | None = None
     app: str = Field(default="claude-code", min_length=1)
     yaml: str | None = None  # a config text to decide with instead of the running config
-    # How a prompt's request is shaped (see router.classify.golden.Case); not with ``request``.
-    model: str | None = None
-    history_tokens: int = Field(default=0, ge=0)
-    tool_results: int = Field(default=0, ge=0)
-    image: bool = False
-    tools: bool = True
 
     @model_validator(mode="after")
     def _one_of(self) -> Trial:
