@@ -13,10 +13,12 @@ from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from router import __version__, dashboard
+from router.auth import ApiKeyAuth
 from router.classify.route import Overrides
 from router.config import Config
 from router.decisions import DecisionLog
 from router.endpoints import anthropic, gemini, openai_chat, openai_responses
+from router.limits import Limits, LimitSettings
 from router.reload import watching
 from router.runtime import Runtime, new_request_id
 from router.sessions import SessionPrefixes
@@ -34,11 +36,13 @@ def create_app(
     config_path: Path | None = None,
     *,
     keep_local_models: bool = True,
+    api_key: str | None = None,
 ) -> FastAPI:
     """The app serving ``config``; with ``config_path`` it reloads that file when it changes.
 
     ``keep_local_models`` runs the keeper (discovery, warm-up, health re-checks); tests of other
-    things switch it off, since it sends requests of its own to the local servers.
+    things switch it off, since it sends requests of its own to the local servers. With
+    ``api_key`` every request but ``/healthz`` and the dashboard's page must present it.
     """
 
     @asynccontextmanager
@@ -67,11 +71,27 @@ def create_app(
     app.router.routes.extend(openai_chat.ROUTES)
     app.router.routes.extend(gemini.ROUTES)
     app.add_api_route("/healthz", healthz, methods=["GET"])
+    _add_middleware(app, config, config_path, api_key)
+    return app
+
+
+def _add_middleware(
+    app: FastAPI, config: Config, config_path: Path | None, api_key: str | None
+) -> None:
+    # Each middleware added wraps the ones before it. Innermost the limits, so that a request
+    # without the key takes no place; the key check inside the dashboard's Host and Origin
+    # guard, so a sign-in from another site is refused before its key is looked at.
+    server = config.server
+    limits = LimitSettings(
+        server.max_body_bytes, server.max_concurrent, server.max_queued, server.queue_wait_s
+    )
+    app.add_middleware(Limits, settings=limits)
+    if api_key is not None:
+        app.add_middleware(ApiKeyAuth, key=api_key)
     # Before the middleware below: the dashboard's guard must see paths as they are routed.
     dashboard.mount(app, config_path)
     app.add_middleware(RequestIds)
     app.add_middleware(SessionPrefixes)
-    return app
 
 
 async def healthz(request: Request) -> JSONResponse:

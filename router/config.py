@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -58,6 +57,18 @@ class _Strict(BaseModel):
 class ServerConfig(_Strict):
     host: str = "127.0.0.1"
     port: int = Field(default=8081, ge=1, le=65535)
+    # A larger body is refused (413) before it is read whole. Anthropic's own limit is 32 MB; a
+    # long Claude Code conversation is about 1 MB, images make it more.
+    max_body_mb: float = Field(default=32, gt=0)
+    # Proxy requests served at once (a stream counts until it ends); up to max_queued more wait
+    # at most queue_wait_s for a place, the rest are answered "overloaded" (529/503) at once.
+    max_concurrent: PositiveInt = 256
+    max_queued: int = Field(default=256, ge=0)
+    queue_wait_s: float = Field(default=10.0, ge=0)
+
+    @property
+    def max_body_bytes(self) -> int:
+        return int(self.max_body_mb * 1024 * 1024)
 
 
 class Provider(_Strict):
@@ -209,10 +220,20 @@ def shipped_rules_dir() -> Path:
 
 
 def ensure_config_file(path: Path) -> Path:
-    """Create ``path`` from the shipped default on first use, so no file must be written first."""
+    """Create ``path`` from the shipped default on first use, so no file must be written first.
+
+    Created readable by the user only (its folder too, if new): it names where keys come from
+    and may hold provider URLs with credentials in them.
+    """
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shipped_rules_dir() / "default.yaml", path)
+        path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+        text = (shipped_rules_dir() / "default.yaml").read_bytes()
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600)
+        except FileExistsError:
+            return path  # another cligate created it first
+        with os.fdopen(fd, "wb") as file:
+            file.write(text)
     return path
 
 

@@ -9,18 +9,17 @@ from __future__ import annotations
 import glob
 import json
 import logging
-import logging.handlers
 import os
 import re
 import time
+import weakref
 from collections.abc import Iterator
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, BinaryIO
 
-import structlog
-
 from router.config import LogConfig
+from router.log_writer import LineWriter
 
 log = logging.getLogger(__name__)
 LOG_NAME = "decisions.jsonl"
@@ -38,34 +37,42 @@ def log_path(config: LogConfig) -> Path:
 
 
 class DecisionLog:
-    """Writes decision records as JSON lines to a size-rotated file.
-
-    Logging's handler swallows write errors (a full disk must not fail a request); they are
-    reported on stderr by the logging module instead.
-    """
+    """Writes decision records as JSON lines to a size-rotated file, from a thread of its own
+    (``LineWriter``): a request never waits for the disk, and one that cannot be written costs
+    only its record, with one warning on stderr."""
 
     def __init__(self, config: LogConfig) -> None:
         self.path = log_path(config)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        handler = logging.handlers.RotatingFileHandler(
-            self.path, maxBytes=config.max_bytes, backupCount=config.backups, encoding="utf-8"
-        )
-        self._stdlib = logging.Logger(f"cligate.decisions.{id(self)}")
-        self._stdlib.addHandler(handler)
-        self._logger = structlog.wrap_logger(
-            self._stdlib,
-            processors=[
-                structlog.processors.TimeStamper(fmt="iso", utc=True, key="time"),
-                structlog.processors.JSONRenderer(ensure_ascii=False),
-            ],
-        )
+        self._writer = LineWriter(self.path, config.max_bytes, config.backups)
+        _open_logs.add(self)
 
     def write(self, record: dict[str, Any]) -> None:
-        self._logger.info("decision", **record)
+        # Rendered here, not in the writer thread: the record may change once this returns.
+        stamp = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+        line = json.dumps(
+            {**record, "event": "decision", "time": stamp}, ensure_ascii=False, default=repr
+        )
+        self._writer.put(line.encode("utf-8", "backslashreplace") + b"\n")
+
+    def flush(self, timeout: float = 2.0) -> bool:
+        """Wait until every record written so far is in the file (False: not in ``timeout``)."""
+        return self._writer.flush(timeout)
 
     def close(self) -> None:
-        for handler in self._stdlib.handlers:
-            handler.close()
+        _open_logs.discard(self)
+        self._writer.close()
+
+
+# The logs this process writes, so that a reader in the same process (the dashboard) sees a
+# record as soon as its request is answered, not a moment later when the writer thread is done.
+_open_logs: weakref.WeakSet[DecisionLog] = weakref.WeakSet()
+
+
+def flush_writers(path: Path, timeout: float = 2.0) -> None:
+    """Wait for this process's writers of the log at ``path`` to write what they were given."""
+    for writer in list(_open_logs):
+        if writer.path == path:
+            writer.flush(timeout)
 
 
 # The reader. Records are read back as plain dicts: the log outlives the code that wrote it, so a
@@ -87,6 +94,7 @@ def read_records(
     path: Path, *, newest_first: bool = False, since: datetime | None = None
 ) -> Iterator[dict[str, Any]]:
     """Every record of the log at ``path`` and its rotated copies; malformed lines are skipped."""
+    flush_writers(path)
     files = log_files(path)
     if newest_first:
         files.reverse()
@@ -166,6 +174,7 @@ class Tail:
 
     def poll(self) -> list[dict[str, Any]]:
         """The records written since the last poll."""
+        flush_writers(self.path)
         if self._file is None:
             # There was no log yet: everything in it now is new.
             self._open(at_end=False)

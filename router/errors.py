@@ -43,6 +43,27 @@ class NotFound(CligateError):
     kind = "not_found"
 
 
+class AuthenticationFailed(CligateError):
+    """The request did not present the key cligate requires off loopback (``CLIGATE_API_KEY``)."""
+
+    status = 401
+    kind = "authentication"
+
+
+class RequestTooLarge(CligateError):
+    """The request body is over ``server.max_body_mb``: refused before it is read whole."""
+
+    status = 413
+    kind = "request_too_large"
+
+
+class Overloaded(CligateError):
+    """More requests at once than ``server.max_concurrent`` and its queue take."""
+
+    status = 529
+    kind = "overloaded"
+
+
 class ContextLengthExceeded(InvalidRequest):
     """The prompt does not fit the target's context window.
 

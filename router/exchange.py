@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncGenerator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -107,18 +108,22 @@ class Exchange:
         return logged
 
     async def logged_stream(
-        self, frames: AsyncIterator[bytes], outcome: StreamOutcome
-    ) -> AsyncIterator[bytes]:
+        self, frames: AsyncGenerator[bytes, None], outcome: StreamOutcome, *, status: int = 200
+    ) -> AsyncGenerator[bytes, None]:
         """Pass ``frames`` through, then log how the stream ended (also when the client left)."""
         ended = "client_disconnected"
         try:
-            async for frame in frames:
-                yield frame
+            async with contextlib.aclosing(frames):
+                async for frame in frames:
+                    yield frame
             ended = "error" if outcome.error else "complete"
+        except CligateError:
+            ended = "error"  # the connection is cut: the client sees the break itself
+            raise
         finally:
             usage = outcome.usage
             self.finish(
-                200,
+                status,
                 stream_end=ended,
                 error=outcome.error,
                 first_token_ms=outcome.first_token_ms,

@@ -7,7 +7,7 @@ watching every event would cost a task per token.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncGenerator, AsyncIterator
+from collections.abc import AsyncGenerator
 from typing import Final, TypeVar
 
 _Item = TypeVar("_Item")
@@ -22,7 +22,7 @@ HEARTBEAT: Final = Heartbeat()
 
 async def until_first_item(
     source: AsyncGenerator[_Item, None], every: float, *, beat_at_once: bool = False
-) -> AsyncIterator[_Item | Heartbeat]:
+) -> AsyncGenerator[_Item | Heartbeat, None]:
     """``source``'s items, with a ``HEARTBEAT`` each ``every`` seconds until its first one."""
     first = asyncio.ensure_future(anext(source))
     try:

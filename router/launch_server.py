@@ -120,6 +120,13 @@ class Started:
             self.process.wait()
 
 
+def private_log_fd(path: Path) -> int:
+    """``path`` opened to append, created readable by the user only (its folder too): a
+    server's log may show what its requests were about. An existing file keeps its mode."""
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    return os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
 def server_log_path(config: Config) -> Path:
     return (config.log.dir or default_state_dir()) / SERVER_LOG
 
@@ -142,8 +149,7 @@ def ensure_server(config: Config, config_path: Path) -> tuple[str, Started | Non
 
 def start_background(config_path: Path, log: Path) -> Started:
     """``cligate start`` detached from this process and its terminal."""
-    log.parent.mkdir(parents=True, exist_ok=True)
-    with log.open("ab") as out:
+    with os.fdopen(private_log_fd(log), "ab") as out:
         offset = out.tell()
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         out.write(
@@ -231,8 +237,7 @@ def private_server(config: Config) -> Iterator[str]:
 def _logging_to(path: Path) -> Iterator[None]:
     """Send this process's log lines to ``path``: the private server shares the CLI's terminal,
     and its lines must not land in the middle of the CLI's output."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    with path.open("a", encoding="utf-8", buffering=1) as out:
+    with os.fdopen(private_log_fd(path), "a", encoding="utf-8", buffering=1) as out:
         stamp = datetime.now(UTC).isoformat(timespec="seconds")
         out.write(f"--- {stamp} cligate run --rules: a private cligate (pid {os.getpid()})\n")
         handler = logging.StreamHandler(out)
@@ -244,7 +249,10 @@ def _logging_to(path: Path) -> Iterator[None]:
             processors=[
                 structlog.processors.add_log_level,
                 structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S"),
-                structlog.dev.ConsoleRenderer(colors=False),
+                # No local variables in tracebacks: they hold requests' keys.
+                structlog.dev.ConsoleRenderer(
+                    colors=False, exception_formatter=structlog.dev.plain_traceback
+                ),
             ],
             logger_factory=structlog.WriteLoggerFactory(file=out),
         )

@@ -7,19 +7,21 @@ here is the same for every protocol, so adding a protocol adds no second copy of
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
-from collections.abc import AsyncGenerator, AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncGenerator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 import httpx
 import structlog
-from starlette.requests import Request
-from starlette.responses import JSONResponse, Response, StreamingResponse
+from starlette.requests import ClientDisconnect, Request
+from starlette.responses import JSONResponse, Response
 
 from router import model as m
 from router.bridge import StreamEncoder, StreamOutcome, bridge, estimated_usage
 from router.classify.route import Decision
+from router.client_stream import ClientStream
 from router.config import ProviderType
 from router.errors import (
     CligateError,
@@ -64,19 +66,67 @@ Responder = Callable[[Decision], Awaitable[Response]]
 # is possible only before that moment.
 COMMIT_AFTER_S = 2.0
 HEARTBEAT_EVERY_S = 5.0
+# The status logged for a request whose client left before any answer (nginx's "client closed").
+CLIENT_LEFT = 499
 
 
 async def serve(request: Request, codec: Codec, handler: Handler) -> Response:
-    """Run ``handler``; any error becomes the client's own protocol's error response."""
+    """Run ``handler``; any error becomes the client's own protocol's error response.
+
+    A client that leaves before its answer begins cancels ``handler``, and with it the upstream
+    request: a local model is not kept busy for nobody. (Once the answer streams, Starlette
+    notices the client leaving and cancels the stream.)
+    """
     exchange = Exchange.begin(request, default_app=codec.default_app, native_type=codec.native_type)
     try:
-        return await handler(exchange)
+        # Read whole first, so that nothing else receives while the client is watched below.
+        await request.body()
+        return await _unless_client_leaves(request, handler(exchange))
     except CligateError as error:
         return error_response(exchange, codec, error)
+    except (ClientDisconnect, _ClientLeft) as left:
+        when = "its request was complete" if isinstance(left, ClientDisconnect) else "its answer"
+        exchange.finish(CLIENT_LEFT, stream_end="client_disconnected", error=f"left before {when}")
+        return Response(status_code=CLIENT_LEFT)  # nobody reads it
     except Exception:
         log.exception("unexpected error", request_id=exchange.request_id)
         internal = UpstreamError("cligate failed internally; see its log", status=500)
         return error_response(exchange, codec, internal)
+
+
+class _ClientLeft(Exception):
+    """The client disconnected while its answer was being prepared."""
+
+
+async def _unless_client_leaves(request: Request, work: Awaitable[Response]) -> Response:
+    """``work``'s response; ``_ClientLeft`` (``work`` cancelled) if the client disconnects first.
+
+    The watcher cancels the serving task itself rather than running ``work`` in a task of its
+    own: one task fewer on every request's way to its first byte.
+    """
+    serving = asyncio.current_task()
+    assert serving is not None
+    left = asyncio.Event()
+    watcher = asyncio.create_task(_cancel_on_disconnect(request, serving, left))
+    try:
+        return await work
+    except asyncio.CancelledError:
+        # Our own cancel is taken back; a shutdown's (counted by cancelling()) goes on.
+        if not left.is_set() or serving.uncancel() > 0:
+            raise
+        raise _ClientLeft from None
+    finally:
+        watcher.cancel()
+
+
+async def _cancel_on_disconnect(
+    request: Request, serving: asyncio.Task[Any], left: asyncio.Event
+) -> None:
+    # With the body read, the server's next message is the disconnect, whenever it comes.
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
+    left.set()
+    serving.cancel()
 
 
 async def with_failover(exchange: Exchange, decision: Decision, respond: Responder) -> Response:
@@ -213,7 +263,7 @@ async def _stream(work: _Translated) -> Response:
         output_cap=work.output_budget,
         outcome=outcome,
     )
-    return StreamingResponse(
+    return ClientStream(
         exchange.logged_stream(frames, outcome), media_type="text/event-stream", headers=SSE_HEADERS
     )
 
@@ -228,8 +278,10 @@ async def _events_once_open(
         if call.provider.is_local and takes_provider_down(error):
             exchange.runtime.health.mark_down(call.name)
         raise
-    async for event in forward.stream_events(upstream, call):
-        yield event
+    # Closed explicitly: a generator left suspended would keep the upstream open until collected.
+    async with contextlib.aclosing(forward.stream_events(upstream, call)) as events:
+        async for event in events:
+            yield event
 
 
 async def _complete(work: _Translated) -> Response:
@@ -273,9 +325,12 @@ async def pass_through(
         detail = payload.get("message") if isinstance(payload, dict) else payload
         raise upstream_status_error(decision.provider, upstream.status_code, str(detail))
     outcome = StreamOutcome(started=exchange.started)
+    if upstream.status_code >= 400:
+        outcome.error = f"provider '{decision.provider}' answered HTTP {upstream.status_code}"
     relayed = _relay(upstream, codec, decision.provider, outcome)
-    response = StreamingResponse(
-        exchange.logged_stream(relayed, outcome), status_code=upstream.status_code
+    response = ClientStream(
+        exchange.logged_stream(relayed, outcome, status=upstream.status_code),
+        status_code=upstream.status_code,
     )
     response.raw_headers = [
         (k, v) for k, v in upstream.headers.raw if k.decode("latin-1").lower() not in HOP_BY_HOP
@@ -285,18 +340,26 @@ async def pass_through(
 
 async def _relay(
     upstream: httpx.Response, codec: Codec, provider_name: str, outcome: StreamOutcome
-) -> AsyncIterator[bytes]:
-    """Relay the provider's bytes; if it breaks off between two SSE frames, say so in one more."""
+) -> AsyncGenerator[bytes, None]:
+    """Relay the provider's bytes; if it breaks off, say so in one more SSE event.
+
+    An SSE stream is relayed a whole event at a time, so a break always falls between two
+    events and the client's stream ends well-formed. Anything else (a JSON body, a compressed
+    stream) cannot take an addition: the connection is cut, and the client sees the break.
+    """
     is_plain_sse = "text/event-stream" in upstream.headers.get("content-type", "") and (
         upstream.headers.get("content-encoding", "identity") == "identity"
     )
-    tail = b""
+    if is_plain_sse:
+        chunks = forward.relay_events(upstream, provider_name)
+    else:
+        chunks = forward.relay_raw(upstream, provider_name)
     try:
-        async for chunk in forward.relay_raw(upstream, provider_name):
-            tail = (tail + chunk)[-2:]
-            yield chunk
+        async with contextlib.aclosing(chunks):
+            async for chunk in chunks:
+                yield chunk
     except UpstreamError as error:
         outcome.error = error.message
-        if not (is_plain_sse and tail == b"\n\n"):
+        if not is_plain_sse:
             raise
         yield codec.encode_error_event(error)

@@ -30,7 +30,12 @@ def encoding() -> tiktoken.Encoding:
     previous = os.environ.get("TIKTOKEN_CACHE_DIR")
     os.environ["TIKTOKEN_CACHE_DIR"] = str(_PACKAGED_RANKS)
     try:
-        return tiktoken.get_encoding("o200k_base")
+        loaded = tiktoken.get_encoding("o200k_base")
+        # The Python copy of the 200k ranks (~27 MB resident) only serves pickling: encoding
+        # and decoding use the Rust core's own copy.
+        if isinstance(getattr(loaded, "_mergeable_ranks", None), dict):
+            loaded._mergeable_ranks = {}
+        return loaded
     finally:
         if previous is None:
             del os.environ["TIKTOKEN_CACHE_DIR"]

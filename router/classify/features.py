@@ -22,9 +22,9 @@ from router.tokens import (
 )
 
 # Context the CLIs wrap around what the person typed (see CLIENTS.md): not part of the prompt.
-INJECTED_CONTEXT = re.compile(
-    r"<(system-reminder|environment_context|session_context)>.*?</\1>", re.DOTALL
-)
+# What a CLI injects into a person's message: ``<tag>…</tag>`` for these tags, removed as the
+# pattern ``<(tag)>.*?</\1>`` (DOTALL) would remove it; see ``_without_injected``.
+INJECTED_OPENING = re.compile(r"<(system-reminder|environment_context|session_context)>")
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,7 +78,23 @@ def _typed_by_person(message: m.Message) -> bool:
 
 def _person_text(message: m.Message) -> str:
     texts = (part.text for part in message.content if isinstance(part, m.Text))
-    return INJECTED_CONTEXT.sub("", "\n".join(texts)).strip()
+    return _without_injected("\n".join(texts)).strip()
+
+
+def _without_injected(text: str) -> str:
+    """``text`` without its injected blocks: each opening tag up to the first closing tag of the
+    same name. ``str.find`` rather than a lazy regex: a CLAUDE.md reminder can be tens of kB,
+    which a lazy ``.*?`` walks character by character on every request."""
+    kept, position, start = [], 0, 0
+    while (opening := INJECTED_OPENING.search(text, start)) is not None:
+        closing = text.find(f"</{opening[1]}>", opening.end())
+        if closing < 0:  # never closed: not a block, look further on
+            start = opening.start() + 1
+            continue
+        kept.append(text[position : opening.start()])
+        position = start = closing + len(opening[1]) + 3
+    kept.append(text[position:])
+    return "".join(kept)
 
 
 def extract(

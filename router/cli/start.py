@@ -13,11 +13,13 @@ from collections.abc import Callable, Mapping
 from types import FrameType
 from typing import Annotated
 
+import structlog
 import typer
 import uvicorn
 from starlette.types import ASGIApp
 
 from router.app import create_app
+from router.auth import MIN_KEY_CHARS
 from router.classify.route import Overrides
 from router.cli.output import ConfigOption, load_or_exit
 from router.config import Config, check_route, default_config_path, ensure_config_file
@@ -29,7 +31,11 @@ STARTUP_FAILURE = 3
 
 def start(
     host: Annotated[
-        str | None, typer.Option(help="Address to bind (default from config: 127.0.0.1).")
+        str | None,
+        typer.Option(
+            help="Address to bind (default from config: 127.0.0.1); off loopback "
+            "CLIGATE_API_KEY is required, and every request must send it."
+        ),
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default from config: 8081).")] = None,
     route: Annotated[
@@ -46,8 +52,9 @@ def start(
     ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Serve the proxy on loopback, routing each request by the config and --route, and its
-    dashboard at / (opened in the browser unless --no-open).
+    """Serve the proxy on loopback (elsewhere only with CLIGATE_API_KEY, which every request
+    must then send), routing each request by the config and --route, and its dashboard at /
+    (opened in the browser unless --no-open).
 
     Saving the config file applies it at once; a file with mistakes is refused and the
     last good config keeps serving.
@@ -56,17 +63,38 @@ def start(
     loaded = load_or_exit(path)
     overrides = overrides_or_exit(loaded, route, local_model)
     bind_host = host or loaded.server.host
-    _refuse_open_bind(bind_host)
+    api_key = api_key_or_exit(bind_host)
     bind_port = port or loaded.server.port
     url = dashboard_url(bind_host, bind_port)
     typer.echo(f"cligate: serving on http://{bind_host}:{bind_port} (config {path})")
     typer.echo(f"cligate: dashboard at {url}")
-    app = create_app(loaded, overrides, config_path=path)
+    announce_key_mode(loaded, api_key)
+    app = create_app(loaded, overrides, config_path=path, api_key=api_key)
     serve(app, bind_host, bind_port, open_url=url if should_open(no_open) else None)
+
+
+def configure_logging() -> None:
+    """structlog's console lines on stdout, as by default, but with tracebacks that show no
+    local variables: with ``rich`` installed they would, and a request's headers, keys
+    included, are local variables of the frames an error passes through."""
+    structlog.configure(
+        processors=[
+            structlog.contextvars.merge_contextvars,
+            structlog.processors.add_log_level,
+            structlog.processors.StackInfoRenderer(),
+            structlog.dev.set_exc_info,
+            structlog.processors.TimeStamper(fmt="%Y-%m-%d %H:%M:%S", utc=False),
+            structlog.dev.ConsoleRenderer(
+                colors=sys.stdout.isatty() and not os.environ.get("NO_COLOR"),
+                exception_formatter=structlog.dev.plain_traceback,
+            ),
+        ]
+    )
 
 
 def serve(app: ASGIApp, host: str, port: int, *, open_url: str | None) -> None:
     """Serve ``app`` until stopped, opening ``open_url`` in a browser once it listens."""
+    configure_logging()
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False)
     opener = (lambda: open_browser(open_url)) if open_url else None
     server = Server(config, app, on_started=opener)
@@ -141,17 +169,44 @@ def overrides_or_exit(config: Config, route: str | None, local_model: str | None
     return Overrides(route=route, local_model=local_model)
 
 
-def _refuse_open_bind(host: str) -> None:
-    """Off loopback anyone on the network could drive the user's models and keys."""
+def is_loopback(host: str) -> bool:
     try:
-        loopback = host == "localhost" or ipaddress.ip_address(host).is_loopback
+        return host == "localhost" or ipaddress.ip_address(host).is_loopback
     except ValueError:
-        loopback = False
-    if not loopback and not os.environ.get("CLIGATE_API_KEY"):
+        return False
+
+
+def api_key_or_exit(host: str, environ: Mapping[str, str] = os.environ) -> str | None:
+    """The key every request must present: ``CLIGATE_API_KEY`` off loopback, where anyone on
+    the network could otherwise drive the user's models and keys; on loopback none, as ever."""
+    if is_loopback(host):
+        return None
+    key = environ.get("CLIGATE_API_KEY", "")
+    if not key:
         typer.echo(
             f"cligate: refusing to bind {host}: off loopback, set CLIGATE_API_KEY first", err=True
         )
         raise typer.Exit(2)
-    if not loopback:
-        typer.echo("cligate: binding off loopback is not supported yet; use 127.0.0.1", err=True)
+    if len(key) < MIN_KEY_CHARS:
+        typer.echo(
+            f"cligate: refusing to bind {host}: CLIGATE_API_KEY is shorter than {MIN_KEY_CHARS} "
+            "characters, which the network could guess (try: openssl rand -hex 24)",
+            err=True,
+        )
         raise typer.Exit(2)
+    return key
+
+
+def announce_key_mode(config: Config, api_key: str | None) -> None:
+    """Say what the key changes: clients send it instead of a provider's key, so a cloud
+    provider is reached only with a key of cligate's own."""
+    if api_key is None:
+        return
+    typer.echo("cligate: every request must send the key in CLIGATE_API_KEY as its API key")
+    for name, provider in config.providers.items():
+        if not provider.is_local and not provider.api_key_env:
+            typer.echo(
+                f"cligate: provider '{name}' has no api_key_env, and clients' keys are not passed "
+                "on in this mode: requests routed to it will be refused by it",
+                err=True,
+            )

@@ -53,13 +53,33 @@ def served_hosts(server: tuple[str, int | None] | None) -> set[str]:
 def refusal(scope: Scope) -> str | None:
     """Why this request to a dashboard path is refused, or None to serve it."""
     headers = _headers(scope.get("headers", []))
+    if reason := _host_refusal(scope, headers):
+        return reason
+    if scope["method"] in SAFE_METHODS or not scope["path"].startswith("/api"):
+        return None
+    return _origin_refusal(headers)
+
+
+def foreign_page_refusal(scope: Scope) -> str | None:
+    """Why this request, whatever its path and method, may not come from the dashboard's own
+    pages: a browser sends the dashboard's login cookie to every port of this host (cookies do
+    not tell ports apart), so a request that presents it is served only from this origin."""
+    headers = _headers(scope.get("headers", []))
+    return _host_refusal(scope, headers) or _origin_refusal(headers)
+
+
+def _host_refusal(scope: Scope, headers: dict[str, list[str]]) -> str | None:
     hosts = headers.get("host", [])
     host = hosts[0].lower() if len(hosts) == 1 else None
     if host is None or host not in served_hosts(scope.get("server")):
         shown = host if host is not None else "missing"
         return f"the dashboard answers only at the address cligate serves on (Host: {shown})"
-    if scope["method"] in SAFE_METHODS or not scope["path"].startswith("/api"):
-        return None
+    return None
+
+
+def _origin_refusal(headers: dict[str, list[str]]) -> str | None:
+    # Only called once the Host is known to be exactly one served name.
+    host = headers["host"][0].lower()
     origins = headers.get("origin", [])
     if any(origin.lower() != f"http://{host}" for origin in origins):
         return f"cross-origin request refused (Origin: {', '.join(origins)})"

@@ -60,12 +60,9 @@ def encode_request(
 def _contents(request: m.Request, notes: list[str]) -> tuple[list[dict[str, Any]], list[str]]:
     """Gemini contents and the system texts hoisted out of the conversation."""
     system = [part.text for part in request.system]
-    names = {
-        part.id: part.name
-        for message in request.messages
-        for part in message.content
-        if isinstance(part, m.ToolCall)
-    }
+    # Each call's name by its id, as of the point reached: ids may be reused (a local server's
+    # "call_0" in every turn), and a result answers the latest call with its id before it.
+    names: dict[str, str] = {}
     contents: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "system":
@@ -93,6 +90,7 @@ def _parts(part: m.Part, names: dict[str, str], notes: list[str]) -> list[dict[s
         notes.append("thinking blocks dropped: the target cannot take them")
         return []
     if isinstance(part, m.ToolCall):
+        names[part.id] = part.name
         return [encode_part(part)]
     return _function_response(part, names, notes)
 

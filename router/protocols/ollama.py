@@ -71,18 +71,16 @@ def _options(request: m.Request, max_tokens: int | None) -> dict[str, Any]:
 def _messages(request: m.Request, notes: list[str]) -> list[dict[str, Any]]:
     # Chat templates of local models often accept a system message only first.
     system = [part.text for part in request.system]
-    tool_names = {
-        part.id: part.name
-        for message in request.messages
-        for part in message.content
-        if isinstance(part, m.ToolCall)
-    }
+    # Each call's name by its id, as of the point reached: ids may be reused (a local server's
+    # "call_0" in every turn), and a result answers the latest call with its id before it.
+    tool_names: dict[str, str] = {}
     out: list[dict[str, Any]] = []
     for message in request.messages:
         if message.role == "system":
             system += [p.text for p in message.content if isinstance(p, m.Text)]
             notes.append("system messages inside the conversation moved to the system prompt")
         elif message.role == "assistant":
+            tool_names |= {p.id: p.name for p in message.content if isinstance(p, m.ToolCall)}
             out.append(_assistant(message, notes))
         else:
             out += _user(message, tool_names, notes)

@@ -261,8 +261,9 @@ def _response_schema(
 ) -> dict[str, Any] | None:
     kind = (response_format or {}).get("type")
     if kind == "json_schema":
-        schema = (response_format or {}).get("json_schema") or {}
-        if isinstance(schema.get("schema"), dict):
+        # Only a well-formed schema travels on; anything else is no schema to pass on.
+        schema = (response_format or {}).get("json_schema")
+        if isinstance(schema, dict) and isinstance(schema.get("schema"), dict):
             return dict(schema["schema"])
     if kind == "json_object":
         notes.append("dropped response_format json_object: no schema to pass on")

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncGenerator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -13,11 +14,13 @@ from httpx_sse import EventSource, SSEError
 
 from router import model as m
 from router.config import Provider
-from router.errors import CligateError, UpstreamError
+from router.errors import CligateError, UpstreamError, UpstreamTimeout
 from router.protocols.target import Target
 from router.upstream.providers import (
     build_request,
     forwarded_headers,
+    is_timer,
+    seconds,
     send,
     with_configured_key,
 )
@@ -55,16 +58,69 @@ async def open_passthrough(
     return await send(transport, request, provider_name)
 
 
-async def relay_raw(response: httpx.Response, provider_name: str) -> AsyncIterator[bytes]:
+async def relay_raw(response: httpx.Response, provider_name: str) -> AsyncGenerator[bytes, None]:
     """The response body exactly as received (still compressed if it was), chunk by chunk."""
     try:
         async for chunk in response.aiter_raw():
             yield chunk
     except httpx.TransportError as exc:
         # Nothing can be added to someone else's byte stream: the client sees the break itself.
-        raise UpstreamError(f"provider '{provider_name}' broke off the response") from exc
+        raise broken_off(exc, response, f"provider '{provider_name}'", "the response") from exc
     finally:
         await close_shielded(response)
+
+
+# Where one SSE event ends: a blank line after a line ending, whichever ending the server uses.
+_EVENT_ENDS = (b"\n\n", b"\n\r\n", b"\r\r")
+
+
+async def relay_events(response: httpx.Response, provider_name: str) -> AsyncGenerator[bytes, None]:
+    """An SSE body exactly as received, but a whole event at a time.
+
+    The bytes of an event still arriving are held back until its blank line comes, so a break
+    never leaves half an event with the client: it raises between two events, where one more
+    (the protocol's error event) can still be added. A stream that ends in the middle of an
+    event is broken off too; an SSE client would have dropped that half event anyway.
+    """
+    pending: list[bytes] = []  # the event still arriving, joined once when it ends
+    tail = b""  # the last bytes seen, for an event end split between two chunks
+    async with contextlib.aclosing(relay_raw(response, provider_name)) as raw:
+        async for chunk in raw:
+            window = tail + chunk
+            # Only an end reaching into this chunk is new; one within ``tail`` was found before.
+            end = _last_event_end(window) - len(tail)
+            if end > 0:
+                yield b"".join((*pending, chunk[:end]))
+                pending = [chunk[end:]] if end < len(chunk) else []
+            else:
+                pending.append(chunk)
+            tail = window[-2:]
+    rest = b"".join(pending)
+    if rest.strip():
+        raise UpstreamError(
+            f"provider '{provider_name}' ended its stream in the middle of an event"
+        )
+    if rest:
+        yield rest
+
+
+def _last_event_end(data: bytes) -> int:
+    """The offset just after the last event end in ``data``; -1 when there is none."""
+    ends = (data.rfind(mark) for mark in _EVENT_ENDS)
+    return max(
+        (found + len(mark) for found, mark in zip(ends, _EVENT_ENDS, strict=True) if found >= 0),
+        default=-1,
+    )
+
+
+def broken_off(
+    exc: httpx.TransportError, response: httpx.Response, who: str, what: str
+) -> UpstreamError:
+    """The error for a provider that stopped sending ``what``: too slow, or gone."""
+    if is_timer(exc):
+        limit = seconds(response.request, "read")
+        return UpstreamTimeout(f"{who} sent nothing more of {what} for {limit}: its read_timeout")
+    return UpstreamError(f"{who} broke off {what}")
 
 
 async def close_shielded(response: httpx.Response) -> None:
@@ -81,11 +137,13 @@ async def complete(
     try:
         raw = await response.aread()
     except httpx.TransportError as exc:
-        raise UpstreamError(f"provider '{call.name}' broke off the response") from exc
+        raise broken_off(exc, response, f"provider '{call.name}'", "the response") from exc
     finally:
         await response.aclose()
     try:
-        parsed = json.loads(raw)
+        # A local model may emit a broken UTF-8 sequence (a character split between tokens):
+        # replaced, as in a streamed answer, rather than failing the whole answer.
+        parsed = json.loads(raw.decode("utf-8", "replace"))
     except ValueError as exc:
         raise UpstreamError(f"provider '{call.name}' answered with invalid JSON") from exc
     if not isinstance(parsed, dict):
@@ -105,23 +163,28 @@ async def open_stream(
     return response
 
 
-async def stream_events(response: httpx.Response, call: Call) -> AsyncIterator[m.StreamEvent]:
+async def stream_events(
+    response: httpx.Response, call: Call
+) -> AsyncGenerator[m.StreamEvent, None]:
     """Neutral events from an open stream, ending with its ``Finish``."""
     decoder = call.target.new_stream_decoder()
     try:
-        async for data in _payloads(response, call.target.stream_format):
-            for event in decoder.feed(data):
-                yield event
-            if data == "[DONE]":
-                break
-    except (httpx.TransportError, SSEError) as exc:
+        async with contextlib.aclosing(_payloads(response, call.target.stream_format)) as payloads:
+            async for data in payloads:
+                for event in decoder.feed(data):
+                    yield event
+                if data == "[DONE]":
+                    break
+    except httpx.TransportError as exc:
+        raise broken_off(exc, response, f"provider '{call.name}'", "the stream") from exc
+    except SSEError as exc:
         raise UpstreamError(f"provider '{call.name}' broke off the stream") from exc
     finally:
         await close_shielded(response)
     yield decoder.finish()
 
 
-async def _payloads(response: httpx.Response, stream_format: str) -> AsyncIterator[str]:
+async def _payloads(response: httpx.Response, stream_format: str) -> AsyncGenerator[str, None]:
     """Each event's payload: an SSE ``data`` field, or one NDJSON line."""
     if stream_format == "sse":
         async for sse in EventSource(response).aiter_sse():

@@ -122,12 +122,33 @@ async def send(
     """Send and return the response with its body unread; connection failures become errors."""
     where = f"provider '{provider_name}' at {request.url.scheme}://{request.url.netloc.decode()}"
     try:
-        return await transport.handle_async_request(request)
+        response = await transport.handle_async_request(request)
     except httpx.TransportError as exc:
-        # The transport reports a provider that hung up as a timeout; only a timer is one.
-        if isinstance(exc, httpx.TimeoutException) and isinstance(exc.__cause__, TimeoutError):
-            raise UpstreamTimeout(f"{where} did not answer in time") from exc
+        if is_timer(exc):
+            raise UpstreamTimeout(
+                f"{where} did not answer in time ({_limit(exc, request)})"
+            ) from exc
         raise UpstreamUnavailable(f"cannot reach {where} ({_reason(exc)})") from exc
+    response.request = request  # its timeouts name the limit when the body stops coming
+    return response
+
+
+def is_timer(exc: httpx.TransportError) -> bool:
+    """Whether a timer ran out: the transport also reports a provider that hung up as a timeout."""
+    return isinstance(exc, httpx.TimeoutException) and isinstance(exc.__cause__, TimeoutError)
+
+
+def _limit(exc: httpx.TransportError, request: httpx.Request) -> str:
+    """Which of the provider's timeouts ran out, and how long it is."""
+    if isinstance(exc.__cause__, aiohttp.ConnectionTimeoutError):
+        return f"no connection within {seconds(request, 'connect')}: its connect_timeout"
+    return f"nothing within {seconds(request, 'read')}: its read_timeout"
+
+
+def seconds(request: httpx.Request, which: str) -> str:
+    """One of the timeouts ``build_request`` gave ``request``, for a message."""
+    timeout = request.extensions.get("timeout") or {}
+    return f"{timeout.get(which, '?'):g} s" if timeout.get(which) else "the time allowed"
 
 
 def _reason(exc: httpx.TransportError) -> str:

@@ -69,6 +69,8 @@ def ask(proxy: RunningProxy, client: httpx.Client | None = None) -> str:
     response = (client or httpx).post(proxy.url + "/v1/messages", json=HELLO, timeout=10)
     assert response.status_code == 200, response.text
     request_id = response.headers["x-cligate-request-id"]
+    # A server in another process writes its record a moment after it answers.
+    assert eventually(lambda: any(d["id"] == request_id for d in proxy.decisions()))
     [decision] = [d for d in proxy.decisions() if d["id"] == request_id]
     route: str = decision["route"]
     return route

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
+import os
 import socket
 import threading
 import time
@@ -16,6 +19,8 @@ import uvicorn
 from router.app import create_app
 from router.classify.route import Overrides
 from router.config import Config, parse_config
+from router.decisions import flush_writers
+from router.runtime import Runtime
 
 
 def free_port() -> int:
@@ -29,14 +34,56 @@ def free_port() -> int:
 class RunningProxy:
     url: str
     config: Config
-    log_path: Path
+    log_file: Path
+    server: uvicorn.Server | None = None
+
+    @property
+    def log_path(self) -> Path:
+        """The decision log, holding the records of every request answered so far: the server
+        writes it from a thread of its own, a moment after it answers."""
+        flush_writers(self.log_file)
+        return self.log_file
 
     def decisions(self) -> list[dict[str, Any]]:
         import json
 
-        if not self.log_path.exists():
+        path = self.log_path
+        if not path.exists():
             return []
-        return [json.loads(line) for line in self.log_path.read_text().splitlines() if line]
+        return [json.loads(line) for line in path.read_text().splitlines() if line]
+
+    @property
+    def loop(self) -> asyncio.AbstractEventLoop:
+        """The event loop serving cligate (uvicorn's, in its own thread)."""
+        assert self.server is not None
+        assert self.server.servers, "cligate is not serving"
+        return self.server.servers[0].get_loop()
+
+    @property
+    def runtime(self) -> Runtime:
+        assert self.server is not None
+        app: Any = self.server.config.loaded_app
+        while not hasattr(app, "state"):  # uvicorn wraps the app in its own middleware
+            app = app.app
+        runtime: Runtime = app.state.runtime
+        return runtime
+
+    def task_count(self) -> int:
+        """asyncio tasks alive in cligate's loop, the one counting them left out."""
+
+        async def count() -> int:
+            return len(asyncio.all_tasks()) - 1
+
+        return asyncio.run_coroutine_threadsafe(count(), self.loop).result(timeout=5)
+
+
+def open_sockets() -> int:
+    """Sockets this process holds open (every thread's: cligate's, stand-ins', clients')."""
+    count = 0
+    for fd in os.listdir("/proc/self/fd"):
+        with contextlib.suppress(OSError):  # closed between listing and reading
+            count += os.readlink(f"/proc/self/fd/{fd}").startswith("socket:")
+    return count
 
 
 def make_config(
@@ -93,7 +140,8 @@ def run_proxy(
         time.sleep(0.01)
     assert config.log.dir is not None
     try:
-        yield RunningProxy(f"http://127.0.0.1:{port}", config, config.log.dir / "decisions.jsonl")
+        log_path = config.log.dir / "decisions.jsonl"
+        yield RunningProxy(f"http://127.0.0.1:{port}", config, log_path, server)
     finally:
         server.should_exit = True
         thread.join(timeout=10)

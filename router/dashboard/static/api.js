@@ -1,6 +1,8 @@
 // Talking to cligate: the JSON API under /api/, its live event stream, and the Chat stream.
 // Every URL is relative to this origin: the dashboard never calls anywhere else.
 
+import { askForKey } from "./login.js";
+
 export class ApiError extends Error {
   constructor(message, status, body) {
     super(message);
@@ -30,6 +32,7 @@ export async function api(path, { method = "GET", body } = {}) {
     parsed = null;
   }
   if (!response.ok) {
+    if (response.status === 401) askForKey();
     throw new ApiError(errorMessage(parsed, response), response.status, parsed);
   }
   return parsed;
@@ -124,6 +127,7 @@ export async function streamChat({ path, model, messages, maxTokens, signal, onD
   });
   const requestId = response.headers.get("x-cligate-request-id");
   if (!response.ok) {
+    if (response.status === 401) askForKey();
     const text = await response.text();
     let parsed = null;
     try {
