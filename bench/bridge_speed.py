@@ -23,7 +23,7 @@ from dataclasses import dataclass
 
 import httpx
 
-from bench.upstream import chat_data_lines, chat_stream
+from bench.streams import chat_data_lines, chat_frames
 from bench.workload import LOCAL_MODEL
 from router import model as m
 from router.bridge import StreamEncoder, StreamOutcome, bridge
@@ -60,7 +60,7 @@ class BridgeResult:
 
 def transcript(chunks: int = CHUNKS) -> list[bytes]:
     """A Chat SSE stream of ``chunks`` frames: the fixture's content chunks, cycled."""
-    frames = chat_stream(tokens=1)
+    frames = chat_frames(tokens=1)
     head, content, tail = frames[:1], frames[1:-2], frames[-2:]
     body = [content[i % len(content)] for i in range(chunks - len(head) - len(tail))]
     return head + body + tail

@@ -21,8 +21,10 @@ import sys
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from bench.measure import percentile
+from bench.progress import say
 from router.classify.golden import Case, request_body
 from router.classify.route import Decision, RouteContext, decide
 from router.config import Config, load_config, shipped_rules_dir
@@ -100,7 +102,7 @@ def measure(warm_calls: int, cold_calls: int) -> ClassifierResult:
 
 
 def _measure_size(size: Size, config: Config, warm_calls: int, cold_calls: int) -> Row:
-    print(f"classifier: {size.name}…", file=sys.stderr, flush=True)
+    say(f"classifier: {size.name}…")
     head, tail, messages = _split_body(size.case)
     texts = (json.dumps(f"{PROMPT} (call {n})").encode() for n in itertools.count())
     bodies = (head + text + tail for text in texts)
@@ -184,3 +186,29 @@ def verdicts(result: ClassifierResult) -> list[dict[str, object]]:
 
 def _verdict(what: str, value: float, limit: float, unit: str) -> dict[str, object]:
     return {"what": what, "value": value, "limit": limit, "unit": unit, "met": value <= limit}
+
+
+def table(result: dict[str, Any]) -> list[str]:
+    """The report's section: one row per request size (``result``: a ClassifierResult as JSON)."""
+    rows = result["rows"]
+    return [
+        "## Classifier: decide() per request (features, rules, guards; parsing not timed)",
+        "",
+        "| request | input tokens | messages | route | cold p50 | cold p99 | cached p50 "
+        "| cached p99 | cache entries | cache memory |",
+        "|---|---|---|---|---|---|---|---|---|---|",
+        *(
+            f"| {row['name']} | {row['input_tokens']:,} | {row['messages']:,} | {row['route']} "
+            f"| {row['cold']['p50_ms']:.2f} | {row['cold']['p99_ms']:.2f} "
+            f"| {row['warm']['p50_ms']:.3f} | {row['warm']['p99_ms']:.3f} "
+            f"| {row['cache_entries']:,} | {row['cache_bytes'] / 1e3:,.0f} KB |"
+            for row in rows
+        ),
+        "",
+        f"Times in ms; {rows[0]['warm']['calls']} cached and {rows[0]['cold']['calls']} cold "
+        "calls per request (fewer cold ones for the largest), each on a freshly parsed request. "
+        "Cold: an empty token cache (`router.tokens.default_cache` cleared). Cached: the "
+        "conversation cached, one new user message per call. The cache holds at most "
+        f"{result['cache_max_entries']:,} entries, about "
+        f"{result['cache_bound_bytes'] / 1e6:.1f} MB.",
+    ]

@@ -1,15 +1,17 @@
 """The CLIs the benchmark stands in for: each one's path, headers and the end of its stream.
 
 Header values are the ones the real CLIs send (as in ``tests/``): cligate tells the apps apart by
-them, and a pass-through forwards them as they came.
+them, and a pass-through forwards them as they came. Also the direct targets' shapes: Chat
+Completions and Ollama's ``/api/chat``, what cligate's local routes send.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from bench.measure import Target
-from bench.workload import GEMINI_MODEL
+from bench.workload import CODEX_MODEL, GEMINI_MODEL
 
 CLAUDE_CODE_HEADERS = {
     "content-type": "application/json",
@@ -38,9 +40,13 @@ CHAT_PATH = "/v1/chat/completions"
 CHAT_END = b"[DONE]"
 
 
+OLLAMA_PATH = "/api/chat"
+OLLAMA_END = b'"done":true'
+
+
 @dataclass(frozen=True, slots=True)
 class Client:
-    # key of the request in ``Workload.bodies``
+    # key of the request in ``Request.bodies``
     protocol: str
     # how the report names the protocol
     label: str
@@ -48,30 +54,44 @@ class Client:
     headers: dict[str, str]
     # What the last SSE frame of a complete answer contains.
     ends_with: bytes
+    # The model the CLI asks for (in the body, or in the path for Gemini).
+    model: str
 
-    @property
-    def pass_through(self) -> str:
-        """The row of this client's pass-through (route cloud, a provider of its protocol)."""
-        return f"{self.label} pass-through"
+    def target(self, where: str, base_url: str, body: bytes, model: str | None = None) -> Target:
+        """This client's request ``body`` sent to ``base_url`` (direct, cligate or a peer).
 
-    @property
-    def translated(self) -> str:
-        """The row of this client translated to Chat Completions (route local)."""
-        return f"{self.label} → Chat translated"
-
-    def target(self, where: str, base_url: str, body: bytes) -> Target:
-        """This client's request ``body`` sent to ``base_url`` (direct, cligate or a relay)."""
+        ``model``: another model name in its place (a peer picks its route by the model).
+        """
         name = f"{where} ({self.protocol})"
-        return Target(name, base_url + self.path, body, self.headers, self.ends_with)
+        path = self.path
+        if model is not None and model != self.model:
+            if self.model in path:
+                path = path.replace(self.model, model)
+            else:
+                body = with_model(body, model)
+        return Target(name, base_url + path, body, self.headers, self.ends_with)
 
 
-CLAUDE_CODE = Client("anthropic", "Anthropic", "/v1/messages", CLAUDE_CODE_HEADERS, b"message_stop")
-CODEX = Client("responses", "Responses", "/v1/responses", CODEX_HEADERS, b"response.completed")
+def with_model(body: bytes, model: str) -> bytes:
+    """``body`` (compact JSON) asking for ``model``."""
+    value = json.loads(body)
+    value["model"] = model
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":")).encode()
+
+
+CLAUDE_CODE = Client(
+    "anthropic", "Anthropic", "/v1/messages", CLAUDE_CODE_HEADERS, b"message_stop",
+    "claude-opus-5-5",
+)  # fmt: skip
+CODEX = Client(
+    "responses", "Responses", "/v1/responses", CODEX_HEADERS, b"response.completed", CODEX_MODEL
+)
 GEMINI_CLI = Client(
     "gemini",
     "Gemini",
     f"/v1beta/models/{GEMINI_MODEL}:streamGenerateContent?alt=sse",
     GEMINI_CLI_HEADERS,
     b'"finishReason"',
+    GEMINI_MODEL,
 )
 CLIENTS = (CLAUDE_CODE, CODEX, GEMINI_CLI)

@@ -1,8 +1,8 @@
-"""End-to-end latency at concurrency 1: the same httpx client against direct and cligate paths.
+"""End-to-end latency at concurrency 1: the same httpx client against direct and proxied paths.
 
 Every round sends one request to each target, in an order rotated per round, so slow drift in the
-machine's speed lands on all targets alike. ``added`` is a per-round difference: cligate's time
-minus the direct time of the same round.
+machine's speed lands on all targets alike. ``added`` is a per-round difference: the proxied
+time (cligate's or a peer's) minus the direct time of the same round.
 """
 
 from __future__ import annotations
@@ -28,9 +28,22 @@ class Target:
 
 @dataclass(frozen=True, slots=True)
 class Comparison:
-    name: str
+    """One system on one path with one request, against the direct request it stands in for."""
+
+    request: str
+    row: str
+    system: str
     direct: Target
-    cligate: Target
+    proxied: Target
+
+    @property
+    def name(self) -> str:
+        return key(self.request, self.row, self.system)
+
+
+def key(request: str, row: str, system: str) -> str:
+    """How results name a (request, path, system) cell."""
+    return f"{request} | {row} | {system}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,10 +56,11 @@ class Sample:
 class Stats:
     direct_p50: float
     direct_p99: float
-    cligate_p50: float
-    cligate_p99: float
+    proxied_p50: float
+    proxied_p99: float
     added_p50: float
     added_p99: float
+    # proxied p50 / direct p50
     ratio_p50: float
 
 
@@ -79,9 +93,13 @@ def timed(client: httpx.Client, target: Target) -> Sample:
 
 
 def last_frame(body: bytes) -> bytes:
-    """The last SSE frame of ``body`` (frames end in a blank line, LF or CRLF)."""
+    """The last SSE frame of ``body`` (frames end in a blank line, LF or CRLF), or the last two
+    when the last is ``data: [DONE]`` (which some servers add after a Responses stream's end)."""
     text = body.replace(b"\r\n", b"\n").rstrip(b"\n")
-    return text.rpartition(b"\n\n")[2]
+    rest, _, last = text.rpartition(b"\n\n")
+    if last.strip() == b"data: [DONE]" and rest:
+        return rest.rpartition(b"\n\n")[2] + b"\n\n" + last
+    return last
 
 
 def rounds(client: httpx.Client, targets: Sequence[Target], count: int) -> dict[str, list[Sample]]:
@@ -99,7 +117,7 @@ def run(
 ) -> RunResult:
     """One measurement: warm-up rounds (discarded), then ``count`` timed rounds."""
     # A direct target two comparisons share is still sent once per round.
-    targets = list({t.name: t for c in comparisons for t in (c.direct, c.cligate)}.values())
+    targets = list({t.name: t for c in comparisons for t in (c.direct, c.proxied)}.values())
     rounds(client, targets, warmup)
     gc.collect()
     gc.disable()
@@ -109,25 +127,25 @@ def run(
         gc.enable()
     result = RunResult()
     for comparison in comparisons:
-        direct, cligate = samples[comparison.direct.name], samples[comparison.cligate.name]
+        direct, proxied = samples[comparison.direct.name], samples[comparison.proxied.name]
         result.stats[comparison.name] = {
-            "ttfb": summarise([s.ttfb_ms for s in direct], [s.ttfb_ms for s in cligate]),
-            "total": summarise([s.total_ms for s in direct], [s.total_ms for s in cligate]),
+            "ttfb": summarise([s.ttfb_ms for s in direct], [s.ttfb_ms for s in proxied]),
+            "total": summarise([s.total_ms for s in direct], [s.total_ms for s in proxied]),
         }
     return result
 
 
-def summarise(direct: list[float], cligate: list[float]) -> Stats:
-    added = [c - d for d, c in zip(direct, cligate, strict=True)]
-    direct_p50, cligate_p50 = percentile(direct, 50), percentile(cligate, 50)
+def summarise(direct: list[float], proxied: list[float]) -> Stats:
+    added = [p - d for d, p in zip(direct, proxied, strict=True)]
+    direct_p50, proxied_p50 = percentile(direct, 50), percentile(proxied, 50)
     return Stats(
         direct_p50=direct_p50,
         direct_p99=percentile(direct, 99),
-        cligate_p50=cligate_p50,
-        cligate_p99=percentile(cligate, 99),
+        proxied_p50=proxied_p50,
+        proxied_p99=percentile(proxied, 99),
         added_p50=percentile(added, 50),
         added_p99=percentile(added, 99),
-        ratio_p50=cligate_p50 / direct_p50,
+        ratio_p50=proxied_p50 / direct_p50,
     )
 
 

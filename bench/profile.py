@@ -1,7 +1,8 @@
-"""Where cligate's time goes: ``python -m bench.profile [--route cloud|local] [--client C]``.
+"""Where cligate's time goes: ``python -m bench.profile [--route cloud|local|ollama] [--client C]``.
 
-Serves one route against the replay upstream, sends one client's 30k-token request (Claude
-Code's by default; ``--client responses`` is Codex's, ``--client gemini`` Gemini CLI's) in a loop
+Serves one route against the replay upstream, sends one client's request (the opening request,
+``--request loop`` for the 150k one; Claude Code's by default, ``--client responses`` is Codex's,
+``--client gemini`` Gemini CLI's) in a loop
 at concurrency 1 while ``py-spy`` samples the cligate process, then prints, per function, the time
 it was on the stack per request (inclusive and self). py-spy is not a cligate dependency:
 ``.venv/bin/pip install py-spy``. Sampling slows the process, so read the figures as shares.
@@ -23,8 +24,8 @@ from pathlib import Path
 import httpx
 
 from bench import measure, workload
-from bench.__main__ import comparisons
 from bench.clients import CLIENTS
+from bench.paths import CLIGATE, ROWS, System, comparisons
 from bench.services import cligate_config, service
 
 LINE_NUMBER = re.compile(r":\d+\)$")
@@ -45,10 +46,11 @@ class Profile:
 
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench.profile", description=__doc__)
-    parser.add_argument("--route", choices=("cloud", "local"), default="cloud")
+    parser.add_argument("--route", choices=("cloud", "local", "ollama"), default="cloud")
     parser.add_argument(
         "--client", choices=[client.protocol for client in CLIENTS], default="anthropic"
     )
+    parser.add_argument("--request", choices=("opening", "loop", "background"), default="opening")
     parser.add_argument("--seconds", type=int, default=15)
     parser.add_argument("--rate", type=int, default=400, help="samples per second")
     parser.add_argument("--top", type=int, default=30)
@@ -95,18 +97,17 @@ def attribute(profile: Profile, function: str, match: str) -> Counter[str]:
 
 
 def record(args: argparse.Namespace, py_spy: str, tmp: Path) -> Profile:
-    load = workload.load()
+    load = workload.load((args.request,))
+    row = next(r for r in ROWS if r.client.protocol == args.client and r.route == args.route)
     with ExitStack() as stack:
         replay = stack.enter_context(service("bench.upstream", [], tmp / "upstream.log"))
         config = cligate_config(tmp, replay.url, args.route)
         cligate = stack.enter_context(service("bench.proxy", [str(config)], tmp / "cligate.log"))
         http = stack.enter_context(httpx.Client(timeout=30.0, trust_env=False))
-        proxies = {"cloud": cligate.url, "local": cligate.url, "relay": cligate.url}
-        client = next(client for client in CLIENTS if client.protocol == args.client)
-        row = client.pass_through if args.route == "cloud" else client.translated
-        pair = next(p for p in comparisons(load, replay.url, proxies) if p.name == row)
+        system = System(CLIGATE, CLIGATE, {row.name: cligate.url})
+        pair = next(iter(comparisons(load, replay.url, [system], (row.name,))))
         for _ in range(50):
-            measure.timed(http, pair.cligate)
+            measure.timed(http, pair.proxied)
         out = tmp / "profile.txt"
         command = [py_spy, "record", "-r", str(args.rate), "-d", str(args.seconds), "-f", "raw"]
         spy = subprocess.Popen(
@@ -116,7 +117,7 @@ def record(args: argparse.Namespace, py_spy: str, tmp: Path) -> Profile:
         )
         requests = 0
         while spy.poll() is None:
-            measure.timed(http, pair.cligate)
+            measure.timed(http, pair.proxied)
             requests += 1
     if spy.returncode != 0 or not out.exists():
         sys.exit("py-spy failed (it needs permission to ptrace the cligate process)")

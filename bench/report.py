@@ -1,8 +1,10 @@
-"""The results: a Markdown table against the targets, and the same figures as JSON."""
+"""The results as one JSON document: every figure with its spread across runs, each system
+against direct and cligate against each peer, and the targets, met or not."""
 
 from __future__ import annotations
 
 import json
+import math
 import os
 import platform
 import statistics
@@ -11,286 +13,195 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
 
+from bench import targets
 from bench.bridge_speed import BridgeResult
 from bench.classifier import ClassifierResult
-from bench.clients import CLIENTS
 from bench.measure import RunResult, Stats
+from bench.paths import BY_NAME, CLIGATE, RELAY
+from bench.run import Measured
+from bench.scenarios import DIRECT, Summary
 
-PASS_THROUGH_TARGET_MS = 1.0
-TRANSLATED_TARGET_MS = 3.0
-# (comparison, metric) -> the most cligate may add at p50, in ms.
-LATENCY_TARGETS_MS: dict[tuple[str, str], float] = {
-    **{(client.pass_through, "ttfb"): PASS_THROUGH_TARGET_MS for client in CLIENTS},
-    **{(client.translated, "ttfb"): TRANSLATED_TARGET_MS for client in CLIENTS},
-}
-# Upstream chunks per second through bridge(), per client protocol's encoder, on one core.
-BRIDGE_TARGET = 20_000.0
-ENCODER_NAMES = {
-    "anthropic": "AnthropicStreamEncoder",
-    "responses": "ResponsesStreamEncoder",
-    "gemini": "GeminiStreamEncoder",
-}
-STREAM_NAMES = {
-    "anthropic": "Anthropic",
-    "chat": "Chat",
-    "responses": "Responses",
-    "gemini": "Gemini",
-}
-METRIC_NAMES = {"ttfb": "first byte", "total": "total"}
 STAT_FIELDS = tuple(Stats.__dataclass_fields__)
-# Other processes using more than this many CPUs on average make the figures suspect.
-BUSY_CPUS = 0.15
-
-
-@dataclass(frozen=True, slots=True)
-class RequestSize:
-    client_bytes: int
-    # the Chat body cligate's local route sends for it
-    chat_bytes: int
-    input_tokens: int
+LOAD_FIELDS = (
+    "rps", "rps_ratio", "ttfb_p50", "ttfb_p99", "total_p50", "total_p99", "added_ttfb_p50",
+    "added_ttfb_p99", "added_total_p50", "added_total_p99", "total_p50_ratio", "peak_rss_mb",
+)  # fmt: skip
+Spread = dict[str, float]
 
 
 @dataclass(frozen=True, slots=True)
 class Setup:
     command: str
     mode: str
-    rounds: int
-    warmup: int
-    repeats: int
-    request: str
-    # client protocol -> its request
-    requests: dict[str, RequestSize]
+    plan: dict[str, Any]
+    # request name -> label and its bodies' sizes
+    requests: dict[str, Any]
     stream_frames: dict[str, int]
-    # Average CPUs other processes used during the latency runs: other work skews the figures.
-    foreign_cpus: float | None
-    cold_ttfb_ms: dict[str, float]
+    peers: dict[str, Any]
 
 
-def spread(runs: Sequence[RunResult], name: str, metric: str, stat: str) -> dict[str, float]:
-    values = [getattr(run.stats[name][metric], stat) for run in runs]
-    return {"median": statistics.median(values), "min": min(values), "max": max(values)}
+def spread(values: Sequence[float | None]) -> Spread:
+    """Median, min and max of ``values`` (NaN when there are none)."""
+    kept = [v for v in values if v is not None and not math.isnan(v)]
+    if not kept:
+        return {"median": math.nan, "min": math.nan, "max": math.nan}
+    return {"median": statistics.median(kept), "min": min(kept), "max": max(kept)}
+
+
+def latency_cells(runs: Sequence[RunResult]) -> dict[str, Any]:
+    """Per (request, row, system): each metric's stats as spreads across runs."""
+    out: dict[str, Any] = {}
+    for name in runs[0].stats:
+        request, row, system = name.split(" | ")
+        cell: dict[str, Any] = {"request": request, "row": row, "system": system}
+        for metric in ("ttfb", "total"):
+            values = [run.stats[name][metric] for run in runs]
+            cell[metric] = {s: spread([getattr(v, s) for v in values]) for s in STAT_FIELDS}
+        out[name] = cell
+    return out
+
+
+def load_cells(runs: Sequence[dict[str, Summary]]) -> dict[str, Any]:
+    """Per (row, system, concurrency): spreads across runs, errors summed over them."""
+    out: dict[str, Any] = {}
+    for name, first in runs[0].items():
+        row, system, _ = name.split(" | ")
+        values = [run[name] for run in runs]
+        cell: dict[str, Any] = {"row": row, "system": system, "concurrency": first["concurrency"]}
+        cell |= {f: spread([v.get(f) for v in values]) for f in LOAD_FIELDS if f in first}
+        cell["requests"] = sum(v["requests"] for v in values)
+        cell["errors"] = sum(v["errors"] for v in values)
+        cell["first_error"] = next((v["first_error"] for v in values if v["first_error"]), None)
+        out[name] = cell
+    return out
 
 
 def build(
-    setup: Setup, runs: Sequence[RunResult], bridge: BridgeResult, classifier: ClassifierResult
+    setup: Setup, measured: Measured, bridge: BridgeResult, classifier: ClassifierResult
 ) -> dict[str, Any]:
-    latency = {
-        name: {
-            metric: {stat: spread(runs, name, metric, stat) for stat in STAT_FIELDS}
-            for metric in METRIC_NAMES
-        }
-        for name in runs[0].stats
-    }
-    return {
+    latency = latency_cells(measured.c1)
+    load = load_cells(measured.concurrency)
+    paced = load_cells([measured.paced])
+    results: dict[str, Any] = {
         "setup": asdict(setup),
         "machine": {
             "python": platform.python_version(),
             "platform": platform.platform(),
             "cpus": os.cpu_count(),
+            "foreign_cpus": measured.foreign_cpus,
         },
+        "systems": measured.labels,
+        "missing": measured.missing,
+        "cold_ttfb_ms": measured.cold_ttfb_ms,
         "latency_ms": latency,
-        "runs": [
-            {
-                name: {metric: asdict(s) for metric, s in run.stats[name].items()}
-                for name in run.stats
-            }
-            for run in runs
-        ],
+        "latency_runs": [{k: _asdicts(v) for k, v in run.stats.items()} for run in measured.c1],
+        "concurrency": load,
+        "concurrency_runs": measured.concurrency,
+        "paced": paced,
+        "memory_mb": memory(measured, load, paced),
         "bridge": asdict(bridge),
         "classifier": asdict(classifier),
-        "targets": verdicts(latency, bridge) + classifier.targets,
+    }
+    results["versus"] = versus(latency, load)
+    results["targets"] = targets.all_targets(results) + classifier.targets
+    return results
+
+
+def _asdicts(stats: dict[str, Stats]) -> dict[str, Any]:
+    return {metric: asdict(value) for metric, value in stats.items()}
+
+
+def memory(measured: Measured, load: dict[str, Any], paced: dict[str, Any]) -> dict[str, Any]:
+    """Each server's idle resident MB, and its peak in the top concurrency and paced cells."""
+    top = max((cell["concurrency"] for cell in load.values()), default=0)
+    servers = {
+        name: {"idle": mb, "cells": measured.servers.get(name, [])}
+        for name, mb in measured.idle_mb.items()
+    }
+    return {
+        "servers": servers,
+        "loaded": {
+            "full_speed": _peaks(load, top),
+            "paced": _peaks(paced, None),
+        },
+        "concurrency": top,
     }
 
 
-def verdicts(latency: dict[str, Any], bridge: BridgeResult) -> list[dict[str, Any]]:
-    out = []
-    for (name, metric), limit in LATENCY_TARGETS_MS.items():
-        value = latency[name][metric]["added_p50"]["median"]
-        what = f"{name}: added p50 {METRIC_NAMES[metric]}"
-        out.append(
-            {"what": what, "value": value, "limit": limit, "unit": "ms", "met": value <= limit}
-        )
-    for encoder, rates in bridge.rates.items():
-        rate = rates["bridge"]
-        out.append(
-            {
-                "what": f"bridge throughput, {ENCODER_NAMES[encoder]}",
-                "value": rate,
-                "limit": BRIDGE_TARGET,
-                "unit": "events/s",
-                "met": rate >= BRIDGE_TARGET,
-            }
-        )
+def _peaks(cells: dict[str, Any], concurrency: int | None) -> dict[str, float]:
+    """Per (row | system): the peak resident MB of the process serving it."""
+    out = {}
+    for cell in cells.values():
+        if cell["system"] == DIRECT or "peak_rss_mb" not in cell:
+            continue
+        if concurrency is None or cell["concurrency"] == concurrency:
+            out[f"{cell['row']} | {cell['system']}"] = cell["peak_rss_mb"]["max"]
     return out
 
 
-def _cell(cell: dict[str, float], runs: int) -> str:
-    text = f"{cell['median']:.2f}"
-    return text if runs == 1 else f"{text} ({cell['min']:.2f}…{cell['max']:.2f})"
+def versus(latency: dict[str, Any], load: dict[str, Any]) -> list[dict[str, Any]]:
+    """cligate against each peer, on every row and figure both have: peer / cligate."""
+    out = []
+    for cell in [*latency.values(), *load.values()]:
+        if cell["system"] in (CLIGATE, DIRECT, RELAY) or BY_NAME.get(cell["row"]) is None:
+            continue
+        mine = _counterpart(latency, load, cell)
+        if mine is None:
+            continue
+        for label, theirs, ours, higher_is_better in _figures(cell, mine):
+            ratio = theirs / ours if ours > 0 and theirs > 0 else math.nan
+            faster = ours >= theirs if higher_is_better else ours <= theirs
+            where = cell.get("request") or f"c={cell['concurrency']}"
+            row = {"where": where, "row": cell["row"], "peer": cell["system"], "figure": label}
+            out.append(row | {"cligate": ours, "peer_value": theirs, "ratio": ratio, "ok": faster})
+    return out
 
 
-def _verdict(value: float, limit: float | None) -> tuple[str, str]:
-    if limit is None:
-        return "", ""
-    return f"added p50 ≤ {limit:g}", "yes" if value <= limit else "**no**"
+def _counterpart(
+    latency: dict[str, Any], load: dict[str, Any], cell: dict[str, Any]
+) -> dict[str, Any] | None:
+    if "request" in cell:
+        key = f"{cell['request']} | {cell['row']} | {CLIGATE}"
+        cells = latency
+    else:
+        key = f"{cell['row']} | {CLIGATE} | c{cell['concurrency']}"
+        cells = load
+    found: dict[str, Any] | None = cells.get(key)
+    return found
 
 
-def latency_rows(latency: dict[str, Any], runs: int) -> list[str]:
-    rows = [
-        "| path | metric | direct p50 | via proxy p50 | added p50 | added p99 | ratio p50 "
-        "| target | met |",
-        "|---|---|---|---|---|---|---|---|---|",
-    ]
-    for name, metrics in latency.items():
-        for metric, stats in metrics.items():
-            target, met = _verdict(
-                stats["added_p50"]["median"], LATENCY_TARGETS_MS.get((name, metric))
-            )
-            rows.append(
-                f"| {name} | {METRIC_NAMES[metric]} | {_cell(stats['direct_p50'], runs)} "
-                f"| {_cell(stats['cligate_p50'], runs)} | {_cell(stats['added_p50'], runs)} "
-                f"| {_cell(stats['added_p99'], runs)} | {stats['ratio_p50']['median']:.2f}x "
-                f"| {target} | {met} |"
-            )
-    return rows
-
-
-def _intro(results: dict[str, Any]) -> list[str]:
-    setup, machine = results["setup"], results["machine"]
-    runs = setup["repeats"]
-    busy = _busy(setup["foreign_cpus"], machine["cpus"])
-    cold = ", ".join(f"{name} {ms:.1f} ms" for name, ms in setup["cold_ttfb_ms"].items())
+def _figures(cell: dict[str, Any], mine: dict[str, Any]) -> list[tuple[str, float, float, bool]]:
+    """(figure, peer's value, cligate's value, whether higher is better)."""
+    if "request" in cell:
+        return [
+            (f"added {metric} p50 (ms)", cell[metric]["added_p50"]["median"],
+             mine[metric]["added_p50"]["median"], False)
+            for metric in ("ttfb", "total")
+        ]  # fmt: skip
     return [
-        "# cligate benchmark",
-        "",
-        f"`{setup['command']}` ({setup['mode']}): {setup['rounds']} rounds after "
-        f"{setup['warmup']} warm-up rounds, repeated {runs} times, concurrency 1. Each figure is "
-        f"the median over the {runs} runs, (min…max) across runs. Added = proxied - direct, "
-        "per round; the targets are sent in an order rotated each round.",
-        "",
-        f"Requests: {setup['request']} (Claude Code), and the same conversation as Codex and "
-        "Gemini CLI would send it (cligate's own translations of it):",
-        "",
-        *_request_rows(setup["requests"]),
-        "",
-        _streams(setup["stream_frames"]),
-        "",
-        f"Machine: {machine['platform']}, {machine['cpus']} CPUs, Python {machine['python']}. "
-        f"{busy} Client, replay upstream, "
-        "cligate (one process per route) and the bare relay are separate processes on loopback; "
-        "cligate runs on uvicorn with uvloop and httptools.",
-        "",
-        f"First request after start (time to first byte): {cold}.",
-    ]
+        ("requests/s", cell["rps"]["median"], mine["rps"]["median"], True),
+        ("added ttfb p99 (ms)", cell["added_ttfb_p99"]["median"],
+         mine["added_ttfb_p99"]["median"], False),
+        ("added total p99 (ms)", cell["added_total_p99"]["median"],
+         mine["added_total_p99"]["median"], False),
+    ]  # fmt: skip
 
 
-def _streams(frames: dict[str, int]) -> str:
-    counts = ", ".join(f"{n} {STREAM_NAMES[name]} frames" for name, n in frames.items())
-    return f"Replayed streams (full speed, one write per frame, ≈200 output tokens each): {counts}."
+def clean(value: Any) -> Any:
+    """``value`` with NaN as None: JSON has no NaN."""
+    if isinstance(value, float) and math.isnan(value):
+        return None
+    if isinstance(value, dict):
+        return {key: clean(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [clean(item) for item in value]
+    return value
 
 
-def _request_rows(requests: dict[str, dict[str, int]]) -> list[str]:
-    rows = [
-        "| client | body | ≈ input tokens (cligate's count) | translated Chat body |",
-        "|---|---|---|---|",
-    ]
-    for client in CLIENTS:
-        size = requests[client.protocol]
-        rows.append(
-            f"| {client.label} (`{client.path.partition('?')[0]}`) | {size['client_bytes']:,} B "
-            f"| {size['input_tokens']:,} | {size['chat_bytes']:,} B |"
-        )
-    return rows
-
-
-def _busy(foreign: float | None, cpus: int | None) -> str:
-    if foreign is None:
-        return "Other processes' CPU use was not measured."
-    said = f"Other processes used {foreign:.2f} of {cpus} CPUs on average during the runs."
-    return said + (" **The machine was busy: compare with care.**" if foreign > BUSY_CPUS else "")
-
-
-def _bridge_rows(bridge: dict[str, Any]) -> list[str]:
-    cpu = "pinned to one CPU" if bridge["cpu"] is not None else "one thread"
-    rows = [
-        f"## Bridge throughput ({bridge['chunks']:,} Chat chunks, best of {bridge['best_of']}, "
-        f"{cpu})",
-        "",
-        "| encoder | stage | upstream chunks/s | target | met |",
-        "|---|---|---|---|---|",
-    ]
-    for encoder, rates in bridge["rates"].items():
-        rows += _encoder_rows(ENCODER_NAMES[encoder], rates)
-    return rows
-
-
-def _encoder_rows(encoder: str, rates: dict[str, float]) -> list[str]:
-    met = "yes" if rates["bridge"] >= BRIDGE_TARGET else "**no**"
-    return [
-        f"| {encoder} | StreamDecoder → encoder | {rates['codec']:,.0f} | | |",
-        f"| {encoder} | bridge() over decoded events | {rates['bridge']:,.0f} "
-        f"| ≥ {BRIDGE_TARGET:,.0f} | {met} |",
-        f"| {encoder} | SSE bytes → stream_events → bridge() | {rates['from_bytes']:,.0f} | | |",
-    ]
-
-
-def _classifier_rows(classifier: dict[str, Any]) -> list[str]:
-    rows = classifier["rows"]
-    return [
-        "## Classifier: decide() per request (features, rules, guards; parsing not timed)",
-        "",
-        "| request | input tokens | messages | route | cold p50 | cold p99 | warm p50 | warm p99 "
-        "| cache entries | cache memory |",
-        "|---|---|---|---|---|---|---|---|---|---|",
-        *(
-            f"| {row['name']} | {row['input_tokens']:,} | {row['messages']:,} | {row['route']} "
-            f"| {row['cold']['p50_ms']:.2f} | {row['cold']['p99_ms']:.2f} "
-            f"| {row['warm']['p50_ms']:.3f} | {row['warm']['p99_ms']:.3f} "
-            f"| {row['cache_entries']:,} | {row['cache_bytes'] / 1e3:,.0f} KB |"
-            for row in rows
-        ),
-        "",
-        f"Times in ms; {rows[0]['warm']['calls']} warm and {rows[0]['cold']['calls']} cold calls "
-        "per request (fewer cold ones for the largest), each on a freshly parsed request. Cold: "
-        "an empty token cache (decide() takes no cache: `router.tokens.default_cache` is "
-        "cleared). Warm: the conversation cached, one new user message per call. The cache holds "
-        f"at most {classifier['cache_max_entries']:,} entries, about "
-        f"{classifier['cache_bound_bytes'] / 1e6:.1f} MB.",
-        "",
-        "| target | value | limit | met |",
-        "|---|---|---|---|",
-        *map(_classifier_target, classifier["targets"]),
-    ]
-
-
-def _classifier_target(target: dict[str, Any]) -> str:
-    value = f"{target['value']:,.2f} ms" if target["unit"] == "ms" else f"{target['value']:,}"
-    met = "yes" if target["met"] else "**no**"
-    return f"| {target['what']} | {value} | ≤ {target['limit']:,g} | {met} |"
-
-
-def markdown(results: dict[str, Any]) -> str:
-    runs = results["setup"]["repeats"]
-    lines = [
-        *_intro(results),
-        "",
-        "## Latency (ms)",
-        "",
-        *latency_rows(results["latency_ms"], runs),
-        "",
-        "The bare relay is not cligate: a raw ASGI app that forwards bytes over cligate's "
-        "transport on the same uvicorn settings, the floor under cligate's pass-through here.",
-        "",
-        *_bridge_rows(results["bridge"]),
-        "",
-        *_classifier_rows(results["classifier"]),
-    ]
-    return "\n".join(lines) + "\n"
-
-
-def write(results: dict[str, Any], directory: Path) -> Path:
+def write(results: dict[str, Any], directory: Path, markdown: str) -> Path:
     directory.mkdir(parents=True, exist_ok=True)
-    (directory / "latest.json").write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(clean(results), indent=2, default=str, allow_nan=False) + "\n"
+    (directory / "latest.json").write_text(text, encoding="utf-8")
     path = directory / "latest.md"
-    path.write_text(markdown(results), encoding="utf-8")
+    path.write_text(markdown, encoding="utf-8")
     return path

@@ -1,11 +1,17 @@
-"""A replay upstream: recorded SSE streams served at full speed over raw asyncio HTTP/1.1.
+"""A replay upstream: recorded streams served over raw asyncio HTTP/1.1, at full speed or paced.
 
 ``POST /v1/messages`` replays the Anthropic fixture, ``POST /v1/chat/completions`` the Chat
-Completions one, ``POST /v1/responses`` the OpenAI Responses one and
-``POST /v1beta/models/{model}:streamGenerateContent`` the Gemini one (any model, any query), each
-lengthened by repeating its content deltas as recorded (a Responses stream's repeated deltas keep
-their sequence numbers). Every SSE frame goes out as its own chunk in its own write, so nothing
-is batched that a real server would not batch.
+Completions one, ``POST /v1/responses`` the OpenAI Responses one,
+``POST /v1beta/models/{model}:streamGenerateContent`` the Gemini one (any model, any query) and
+``POST /api/chat`` Ollama's native NDJSON (``bench.streams``). Every frame goes out as its own
+chunk in its own write, so nothing is batched that a real server would not batch.
+
+Control, for the benchmark's client only:
+
+- ``POST /_bench/pace`` with ``{"tokens_per_s": 60, "output_tokens": 200}`` paces every stream
+  from then on as a model generating that fast would (``tokens_per_s`` 0: full speed again);
+- ``GET /_bench/hits``: how many streams each path has served, as JSON, so the benchmark can
+  check that each system reached the upstream path it should.
 
 Run as ``python -m bench.upstream --fd N`` on a listening socket the parent bound.
 """
@@ -16,100 +22,43 @@ import argparse
 import asyncio
 import json
 import socket
-from collections.abc import Callable
-from pathlib import Path
+import sys
+import time
+from collections import Counter
+from dataclasses import dataclass
 
-from router.tokens import count_text
+from bench.streams import STREAMS, TARGET_OUTPUT_TOKENS, Stream
 
-FIXTURES = Path(__file__).resolve().parents[1] / "fixtures"
-ANTHROPIC_SSE = FIXTURES / "anthropic" / "stream_text.sse"
-CHAT_SSE = FIXTURES / "openai_chat" / "stream_text.sse"
-RESPONSES_SSE = FIXTURES / "openai_responses" / "stream_text.sse"
-GEMINI_SSE = FIXTURES / "gemini" / "stream_text.sse"
 GEMINI_PREFIX = b"/v1beta/models/"
 GEMINI_STREAM = b":streamGenerateContent"
-TARGET_OUTPUT_TOKENS = 200
-SSE_HEAD = (
-    b"HTTP/1.1 200 OK\r\ncontent-type: text/event-stream; charset=utf-8\r\n"
-    b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n"
-    b"request-id: req_bench\r\n\r\n"
-)
-OK_HEAD = b"HTTP/1.1 200 OK\r\ncontent-type: text/plain\r\ncontent-length: 2\r\n\r\nok"
-NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+PATHS = {
+    b"/v1/messages": "anthropic",
+    b"/v1/chat/completions": "chat",
+    b"/v1/responses": "responses",
+    b"/api/chat": "ollama",
+}
+SSE_TYPE = b"text/event-stream; charset=utf-8"
+NDJSON_TYPE = b"application/x-ndjson"
 LAST_CHUNK = b"0\r\n\r\n"
+NOT_FOUND = b"HTTP/1.1 404 Not Found\r\ncontent-length: 0\r\n\r\n"
+OLLAMA_VERSION = b'{"version":"0.12.6"}'
 
 
-def sse_frames(path: Path) -> list[bytes]:
-    """The frames of a recorded SSE stream, each with its blank-line terminator."""
-    text = path.read_text(encoding="utf-8").strip("\n")
-    return [(frame + "\n\n").encode() for frame in text.split("\n\n")]
-
-
-def _frame_data(frame: bytes) -> str:
-    lines = frame.decode().splitlines()
-    return "\n".join(
-        line.removeprefix("data:").strip() for line in lines if line.startswith("data:")
+def head(content_type: bytes) -> bytes:
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\n"
+        b"cache-control: no-cache\r\ntransfer-encoding: chunked\r\n"
+        b"request-id: req_bench\r\n\r\n"
     )
 
 
-def _delta_text(frame: bytes) -> str:
-    """The output text one frame carries, whichever of the four protocols it is in."""
-    data = json.loads(_frame_data(frame))
-    delta = data.get("delta")
-    if isinstance(delta, dict):  # Anthropic
-        return str(delta.get("text") or "")
-    if isinstance(delta, str):  # Responses
-        return delta
-    if "candidates" in data:  # Gemini
-        parts = (data["candidates"][0].get("content") or {}).get("parts") or []
-        return "".join(str(part.get("text") or "") for part in parts)
-    choices = data.get("choices") or [{}]
-    return str((choices[0].get("delta") or {}).get("content") or "")
-
-
-def lengthen(frames: list[bytes], is_delta: list[bool], tokens: int) -> list[bytes]:
-    """Repeat the content-delta frames, in order, until they carry at least ``tokens`` tokens."""
-    first = is_delta.index(True)
-    last = len(is_delta) - 1 - is_delta[::-1].index(True)
-    deltas = frames[first : last + 1]
-    per_pass = count_text("".join(_delta_text(frame) for frame in deltas))
-    passes = max(1, -(-tokens // max(per_pass, 1)))
-    return frames[:first] + deltas * passes + frames[last + 1 :]
-
-
-def anthropic_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
-    frames = sse_frames(ANTHROPIC_SSE)
-    return lengthen(frames, [b'"content_block_delta"' in f for f in frames], tokens)
-
-
-def chat_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
-    frames = sse_frames(CHAT_SSE)
-    return lengthen(frames, [b'"content":"' in f and b'"role"' not in f for f in frames], tokens)
-
-
-def responses_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
-    frames = sse_frames(RESPONSES_SSE)
-    return lengthen(frames, [b"event: response.output_text.delta" in f for f in frames], tokens)
-
-
-def gemini_stream(tokens: int = TARGET_OUTPUT_TOKENS) -> list[bytes]:
-    """The last chunk carries ``finishReason`` (and text): the ones before it are repeated."""
-    frames = sse_frames(GEMINI_SSE)
-    return lengthen(frames, [b'"finishReason"' not in f for f in frames], tokens)
-
-
-# Each replayed stream by protocol, for the report.
-STREAMS: dict[str, Callable[[], list[bytes]]] = {
-    "anthropic": anthropic_stream,
-    "chat": chat_stream,
-    "responses": responses_stream,
-    "gemini": gemini_stream,
-}
-
-
-def chat_data_lines(frames: list[bytes]) -> list[str]:
-    """The ``data:`` payload of each Chat frame, as the stream decoder receives it."""
-    return [_frame_data(frame) for frame in frames]
+def whole(body: bytes, content_type: bytes = b"application/json") -> bytes:
+    """A complete small response with a body."""
+    length = str(len(body)).encode()
+    return (
+        b"HTTP/1.1 200 OK\r\ncontent-type: " + content_type + b"\r\ncontent-length: " + length
+        + b"\r\n\r\n" + body
+    )  # fmt: skip
 
 
 def chunked(frames: list[bytes]) -> list[bytes]:
@@ -117,53 +66,95 @@ def chunked(frames: list[bytes]) -> list[bytes]:
     return [f"{len(frame):x}\r\n".encode() + frame + b"\r\n" for frame in frames]
 
 
+@dataclass(frozen=True, slots=True)
 class Replay:
+    """One protocol's answer: its chunks, each chunk's tokens, and its content type."""
+
+    chunks: list[bytes]
+    tokens: list[int]
+    content_type: bytes
+
+    @classmethod
+    def of(cls, stream: Stream, protocol: str) -> Replay:
+        kind = NDJSON_TYPE if protocol == "ollama" else SSE_TYPE
+        return cls(chunked(stream.frames), stream.tokens, kind)
+
+
+def replays(tokens: int) -> dict[str, Replay]:
+    return {protocol: Replay.of(make(tokens), protocol) for protocol, make in STREAMS.items()}
+
+
+class Upstream:
     def __init__(self) -> None:
-        self.routes: dict[bytes, list[bytes]] = {
-            b"/v1/messages": chunked(anthropic_stream()),
-            b"/v1/chat/completions": chunked(chat_stream()),
-            b"/v1/responses": chunked(responses_stream()),
-        }
-        self.gemini = chunked(gemini_stream())
+        self.replays = replays(TARGET_OUTPUT_TOKENS)
+        self.tokens_per_s = 0.0
+        self.hits: Counter[str] = Counter()
 
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        """One keep-alive connection: read each request whole, then replay its stream."""
+        """One keep-alive connection: read each request whole, then answer it."""
         try:
             while True:
-                head = await reader.readuntil(b"\r\n\r\n")
-                method, path = head.split(b" ", 2)[:2]
-                await reader.readexactly(_content_length(head))
-                await self._answer(method, path, writer)
+                request = await reader.readuntil(b"\r\n\r\n")
+                method, target = request.split(b" ", 2)[:2]
+                body = await reader.readexactly(_content_length(request))
+                await self._answer(method, target, body, writer)
         except (asyncio.IncompleteReadError, ConnectionError):
             pass
         finally:
             writer.close()
 
-    def stream_for(self, method: bytes, target: bytes) -> list[bytes] | None:
-        """The chunks replayed for a request to ``target`` (path and query), if any."""
+    def protocol_for(self, method: bytes, target: bytes) -> str | None:
+        """The protocol of the stream replayed for a request to ``target`` (path and query)."""
         if method != b"POST":
             return None
         path = target.partition(b"?")[0]
         if path.startswith(GEMINI_PREFIX) and path.endswith(GEMINI_STREAM):
-            return self.gemini
-        return self.routes.get(path)
+            return "gemini"
+        return PATHS.get(path)
 
-    async def _answer(self, method: bytes, path: bytes, writer: asyncio.StreamWriter) -> None:
-        chunks = self.stream_for(method, path)
-        if chunks is None:
-            writer.write(OK_HEAD if path == b"/healthz" else NOT_FOUND)
+    async def _answer(
+        self, method: bytes, target: bytes, body: bytes, writer: asyncio.StreamWriter
+    ) -> None:
+        protocol = self.protocol_for(method, target)
+        if protocol is None:
+            writer.write(self._control(method, target.partition(b"?")[0], body))
             await writer.drain()
             return
-        writer.write(SSE_HEAD)
-        for chunk in chunks:
+        self.hits[protocol] += 1
+        await self._replay(self.replays[protocol], writer)
+
+    def _control(self, method: bytes, path: bytes, body: bytes) -> bytes:
+        if path == b"/_bench/pace" and method == b"POST":
+            settings = json.loads(body)
+            self.tokens_per_s = float(settings["tokens_per_s"])
+            self.replays = replays(int(settings.get("output_tokens", TARGET_OUTPUT_TOKENS)))
+            return whole(b"{}")
+        if path == b"/_bench/hits":
+            return whole(json.dumps(dict(self.hits)).encode())
+        if path == b"/api/version":
+            return whole(OLLAMA_VERSION)
+        if path == b"/healthz":
+            return whole(b"ok", b"text/plain")
+        # In the service's log: a system asked for something the replay does not serve.
+        print(f"404 {method.decode()} {path.decode(errors='replace')}", file=sys.stderr, flush=True)
+        return NOT_FOUND
+
+    async def _replay(self, replay: Replay, writer: asyncio.StreamWriter) -> None:
+        writer.write(head(replay.content_type))
+        rate, start, sent = self.tokens_per_s, time.monotonic(), 0
+        for chunk, tokens in zip(replay.chunks, replay.tokens, strict=True):
             writer.write(chunk)
             await writer.drain()
+            sent += tokens
+            if rate > 0 and tokens:
+                # As a model generating ``rate`` tokens per second: the next token is due then.
+                await asyncio.sleep(max(0.0, start + sent / rate - time.monotonic()))
         writer.write(LAST_CHUNK)
         await writer.drain()
 
 
-def _content_length(head: bytes) -> int:
-    for line in head.split(b"\r\n")[1:]:
+def _content_length(request: bytes) -> int:
+    for line in request.split(b"\r\n")[1:]:
         name, _, value = line.partition(b":")
         if name.strip().lower() == b"content-length":
             return int(value)
@@ -171,19 +162,19 @@ def _content_length(head: bytes) -> int:
 
 
 async def _serve_forever(sock: socket.socket) -> None:
-    replay = Replay()
-    server = await asyncio.start_server(replay.serve, sock=sock)
+    upstream = Upstream()
+    server = await asyncio.start_server(upstream.serve, sock=sock, limit=1 << 20)
     async with server:
         await server.serve_forever()
 
 
-def _run(coro_sock: socket.socket) -> None:
+def _run(sock: socket.socket) -> None:
     try:
         import uvloop
     except ImportError:
-        asyncio.run(_serve_forever(coro_sock))
+        asyncio.run(_serve_forever(sock))
     else:
-        uvloop.run(_serve_forever(coro_sock))
+        uvloop.run(_serve_forever(sock))
 
 
 def main() -> None:
