@@ -29,6 +29,10 @@ from tests.support.wellformed import Got, check_stream, check_whole
 
 KEY_ENV = "CLIGATE_RELIABILITY_KEY"  # cligate's own key for a cloud of another protocol
 SETTLE_S = 10.0
+# read_timeout of the providers that hang on purpose: each such case costs this much.
+QUICK_S = 0.3
+# read_timeout of the others: long, so that a busy machine never makes one look hung.
+SLOW_S = 15.0
 PATIENT_TIMEOUT_S = 2.5  # longer than serve.COMMIT_AFTER_S
 
 
@@ -142,11 +146,17 @@ def closed_port_url() -> str:
         return f"http://127.0.0.1:{sock.getsockname()[1]}"
 
 
-def fault_config(tmp: Path, upstream_url: str, dead_url: str, read_timeout: float) -> Config:
-    """Every provider type at the faulty upstream, and again as ``dead-NAME`` at a closed port."""
+def fault_config(tmp: Path, upstream_url: str, dead_url: str) -> Config:
+    """Every provider type at the faulty upstream, again as ``quick-NAME`` with a short
+    read_timeout (for the faults that hang) and as ``dead-NAME`` at a closed port."""
     providers: dict[str, dict[str, Any]] = {}
+    variants = (
+        ("", upstream_url, SLOW_S),
+        ("quick-", upstream_url, QUICK_S),
+        ("dead-", dead_url, SLOW_S),
+    )
     for name, (kind, _) in PROVIDERS.items():
-        for prefix, url in (("", upstream_url), ("dead-", dead_url)):
+        for prefix, url, read_timeout in variants:
             provider: dict[str, Any] = {
                 "type": kind,
                 "url": url + ("/v1" if kind == "openai-compatible" else ""),
@@ -335,12 +345,12 @@ class Rig:
 
 
 @contextmanager
-def rigged(tmp: Path, read_timeout: float) -> Iterator[Rig]:
+def rigged(tmp: Path) -> Iterator[Rig]:
     """cligate in front of a faulty upstream, each path tried once, ready for a module's tests."""
     os.environ[KEY_ENV] = "sk-cligate-own"
     try:
         with FaultyUpstream() as upstream:
-            config = fault_config(tmp, upstream.url, closed_port_url(), read_timeout)
+            config = fault_config(tmp, upstream.url, closed_port_url())
             with run_proxy(config) as proxy:
                 for route in ROUTES:  # every path once, so that lazily made things exist
                     assert read(route, True, ask(proxy, route, True)).complete

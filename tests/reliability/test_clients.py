@@ -43,7 +43,7 @@ SLOW_FRAMES_S = 0.2
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with rigged(tmp_path_factory.mktemp("clients"), read_timeout=10.0) as rigged_up:
+    with rigged(tmp_path_factory.mktemp("clients")) as rigged_up:
         yield rigged_up
 
 

@@ -77,7 +77,7 @@ def _fuzz(rig: Rig, protocol: str, route_index: int, content: bytes, stream: boo
 
 @pytest.fixture(scope="module")
 def rig(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Rig]:
-    with rigged(tmp_path_factory.mktemp("fuzz"), read_timeout=10.0) as rigged_up:
+    with rigged(tmp_path_factory.mktemp("fuzz")) as rigged_up:
         yield rigged_up
 
 
